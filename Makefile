@@ -1,0 +1,46 @@
+# The README's commands. Every target creates .venv from requirements.txt on first use.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements-installed
+RAW ?= data/raw
+ARTIFACTS ?= data/artifacts
+PORT ?= 8000
+SCALE ?= demo
+
+.PHONY: venv demo-data artifacts run test bench clean
+
+$(STAMP): requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## demo-data: write the deterministic demo CSVs into data/raw (only if no data is there)
+demo-data: $(STAMP)
+	@if [ -f "$(RAW)/Music Info.csv" ] && [ -f "$(RAW)/User Listening History.csv" ]; then \
+		echo "data present in $(RAW); not overwriting"; \
+	else $(PY) -m build.demo_data --out $(RAW) --scale $(SCALE); fi
+
+## artifacts: build the artifact set from data/raw (skips work when inputs are unchanged)
+artifacts: demo-data
+	$(PY) -m build.refresh --raw $(RAW) --out $(ARTIFACTS)
+
+## run: set up, build the demo data set if needed, serve the dashboard on http://localhost:$(PORT)
+run: artifacts
+	ARTIFACTS_DIR=$(ARTIFACTS) PORT=$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py dashboard.app:server
+
+## test: the whole test suite (browser tests need chromium and chromium-driver)
+test: $(STAMP)
+	$(PY) -m pytest
+
+## bench: full-scale benchmarks (writes bench-report.md)
+bench: $(STAMP)
+	$(PY) -m tests.benchmarks.run
+
+clean:
+	rm -rf .pytest_cache .hypothesis

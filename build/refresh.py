@@ -1,0 +1,182 @@
+"""Build (or refresh) the artifact set from the two raw CSV files.
+
+    python -m build.refresh --raw data/raw --out data/artifacts [--scheduler tcp://host:8786] [--force]
+
+Stages: ingest (clean both CSVs; the listening history through dask) ->
+content features -> play matrix and collaborative model -> statistics ->
+atomic write. Unchanged inputs and settings skip the build unless ``--force``.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import logging
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine.artifacts import ArtifactSet, file_checksum, write_artifact_set
+from engine.errors import ArtifactError, InputDataError
+from engine.schema import TRACK_TABLE_COLUMNS
+from engine.stats import catalogue_statistics
+
+from . import settings
+from .features import build_content
+from .ingest import read_catalogue, read_listening
+from .interactions import build_collaborative, play_matrix
+
+log = logging.getLogger("build.refresh")
+
+#: Defaults of the collaborative model (chosen by offline evaluation, see README).
+DEFAULT_CONFIG = {"weighting": "bm25", "similarity": "cosine", "beta": 0.5, "alpha": 0.5}
+
+
+class StageTimer:
+    """Records wall time and peak RSS (MB, so far) after each stage."""
+
+    def __init__(self):
+        self.stages: dict[str, dict] = {}
+        self._start = time.perf_counter()
+
+    @contextlib.contextmanager
+    def stage(self, name: str):
+        start = time.perf_counter()
+        yield
+        seconds = time.perf_counter() - start
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        self.stages[name] = {"seconds": round(seconds, 3), "peak_rss_mb": round(peak_mb, 1)}
+        log.info("stage %s: %.2f s, peak RSS %.0f MB", name, seconds, peak_mb)
+
+    @property
+    def total_seconds(self) -> float:
+        return round(time.perf_counter() - self._start, 3)
+
+
+def _inputs(raw: Path) -> dict[str, Path]:
+    return {"catalogue": raw / settings.CATALOGUE_FILE, "listening": raw / settings.LISTENING_FILE}
+
+
+def _build_key(input_hashes: dict, config: dict) -> str:
+    blob = json.dumps({"inputs": input_hashes, "config": config}, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def _current_build_key(out: Path) -> str | None:
+    try:
+        return ArtifactSet.open(out, verify=False).manifest.get("build_key")
+    except ArtifactError:
+        return None
+
+
+def _scheduler(address: str | None):
+    """A dask.distributed client for ``address``, or the local threaded scheduler."""
+    if not address:
+        return contextlib.nullcontext()
+    from distributed import Client
+
+    return Client(address, timeout="30s")
+
+
+def refresh(raw: Path, out: Path, scheduler: str | None = None, force: bool = False,
+            config: dict | None = None) -> Path | None:
+    """Build the artifact set; returns its directory, or None when it was already up to date."""
+    config = {**DEFAULT_CONFIG, **(config or {})}
+    paths = _inputs(Path(raw))
+    for path in paths.values():
+        if not path.is_file():
+            raise InputDataError("input file not found", file=str(path))
+    timer = StageTimer()
+    with timer.stage("hash_inputs"):
+        hashes = {name: file_checksum(path) for name, path in paths.items()}
+    build_key = _build_key(hashes, config)
+    if not force and _current_build_key(Path(out)) == build_key:
+        log.info("artifacts in %s are up to date with the inputs; nothing to do (use --force)", out)
+        return None
+
+    with _scheduler(scheduler):
+        with timer.stage("ingest_catalogue"):
+            tracks, catalogue_report = read_catalogue(paths["catalogue"])
+        with timer.stage("ingest_listening"):
+            listening = read_listening(paths["listening"], pd.Index(tracks["track_id"]))
+    with timer.stage("interactions"):
+        plays = play_matrix(listening, len(tracks))
+        tracks["n_listeners"] = np.diff(plays.indptr).astype(np.int32)
+        tracks["n_plays"] = np.asarray(plays.sum(axis=1)).ravel().astype(np.int64)
+    with timer.stage("content"):
+        features, content = build_content(tracks)
+    with timer.stage("collaborative"):
+        collab = build_collaborative(plays, config["weighting"], config["similarity"], config["beta"])
+        plays_by_user = plays.T.tocsr()
+        plays_by_user.sort_indices()
+        if not np.array_equal(plays_by_user.indices, collab.right_.indices):
+            raise RuntimeError("collaborative right matrix lost the play matrix's pattern")
+    with timer.stage("statistics"):
+        stats = catalogue_statistics(tracks, plays)
+
+    arrays = {
+        **content.to_arrays(),
+        "collab_left.data": collab.left_.data, "collab_left.indices": collab.left_.indices,
+        "collab_left.indptr": collab.left_.indptr.astype(np.int64),
+        "collab_right.data": collab.right_.data, "collab_right.indices": collab.right_.indices,
+        "collab_right.indptr": collab.right_.indptr.astype(np.int64),
+        "user_playcounts": plays_by_user.data.astype(np.float32),
+        "user_ids": np.array([u.encode("utf-8") for u in listening.user_ids], dtype=bytes),
+    }
+    manifest = {
+        "build_key": build_key,
+        "inputs": {name: {"path": str(path), "checksum": hashes[name], "bytes": path.stat().st_size}
+                   for name, path in paths.items()},
+        "counts": {"tracks": len(tracks), "users": len(listening.user_ids), "rows": int(plays.nnz),
+                   "cold_tracks": int(np.count_nonzero(tracks["n_listeners"] == 0))},
+        "cleaning": {"catalogue": catalogue_report, "listening": listening.cleaning},
+        "content": {"blocks": [b.to_dict() for b in content.blocks],
+                    "absent_blocks": sorted(set(("tags", "audio", "artist", "era", "genre", "key", "mode",
+                                                 "time_signature")) - set(content.block_names)),
+                    "n_features": features.n_features_, "tag_vocabulary": features.tag_vocabulary_},
+        "collaborative": {"params": {"weighting": config["weighting"], "similarity": config["similarity"],
+                                     "beta": config["beta"]}},
+        "defaults": {"alpha": config["alpha"]},
+        "statistics": stats,
+        "scheduler": scheduler or "local",
+    }
+    with timer.stage("write"):
+        table = tracks[list(TRACK_TABLE_COLUMNS)]
+        manifest["stage_timings"] = dict(timer.stages)
+        manifest["build_seconds"] = timer.total_seconds
+        version = time.strftime("v%Y%m%dT%H%M%S", time.gmtime()) + f"-{build_key[:8]}"
+        directory = write_artifact_set(out, version, arrays, table, manifest)
+    log.info("artifact set %s written in %.1f s (peak RSS %.0f MB)", directory, timer.total_seconds,
+             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return directory
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--raw", type=Path, default=settings.raw_dir(), help="directory of the two CSVs")
+    parser.add_argument("--out", type=Path, default=settings.artifacts_dir(), help="artifact root directory")
+    parser.add_argument("--scheduler", default=None, help="dask.distributed scheduler address (tcp://host:8786)")
+    parser.add_argument("--force", action="store_true", help="rebuild even if inputs are unchanged")
+    parser.add_argument("--weighting", default=DEFAULT_CONFIG["weighting"])
+    parser.add_argument("--similarity", default=DEFAULT_CONFIG["similarity"])
+    parser.add_argument("--beta", type=float, default=DEFAULT_CONFIG["beta"])
+    parser.add_argument("--alpha", type=float, default=DEFAULT_CONFIG["alpha"], help="default alpha")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        refresh(args.raw, args.out, scheduler=args.scheduler, force=args.force,
+                config={"weighting": args.weighting, "similarity": args.similarity, "beta": args.beta,
+                        "alpha": args.alpha})
+    except InputDataError as exc:
+        log.error("build stopped, previous artifacts untouched: %s", exc)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

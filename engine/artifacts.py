@@ -1,0 +1,271 @@
+"""The on-disk artifact format: numeric ``.npy`` files, a parquet track table and a manifest.
+
+Layout of an artifact root (``data/artifacts`` by default)::
+
+    <root>/
+        current -> v20261129T080102-3f2a9c1d   (symlink, swapped atomically)
+        v20261129T080102-3f2a9c1d/
+            manifest.json
+            tracks.parquet
+            <array>.npy ...
+
+A set is written into a hidden temporary directory next to its final place and
+renamed into place only when complete, then ``current`` is re-pointed with an
+atomic ``rename``: a build that fails or is killed leaves the previous set
+serving and untouched. Arrays are plain numeric ``.npy`` files loaded with
+``np.load(path, mmap_mode="r", allow_pickle=False)``, so loading never runs
+code and processes share one copy through the OS page cache. The manifest
+records each array's dtype, shape, size and CRC-32, so a missing, truncated or
+altered file is refused with a message naming it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import zlib
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import ArtifactError
+
+__all__ = ["SCHEMA_VERSION", "ArtifactSet", "write_artifact_set", "resolve_artifact_dir",
+           "file_checksum"]
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+TRACK_TABLE = "tracks.parquet"
+CURRENT = "current"
+_REBUILD_HINT = "rebuild it with `make artifacts` (python -m build.refresh --force)"
+
+
+def _crc32_of_array(array: np.ndarray) -> str:
+    return f"crc32:{zlib.crc32(memoryview(np.ascontiguousarray(array)).cast('B')):08x}"
+
+
+def file_checksum(path: Path, algorithm: str = "sha256", chunk: int = 1 << 22) -> str:
+    """Hex digest of a file, read in chunks (inputs can be hundreds of MB)."""
+    import hashlib
+
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return f"{algorithm}:{digest.hexdigest()}"
+
+
+def resolve_artifact_dir(path: str | os.PathLike) -> Path:
+    """The directory of one artifact set: ``path`` itself if it has a manifest, else ``path/current``."""
+    path = Path(path)
+    if (path / MANIFEST).is_file():
+        return path
+    current = path / CURRENT
+    if current.exists() and (current / MANIFEST).is_file():
+        return current.resolve()
+    raise ArtifactError(f"no artifact set at {str(path)!r} (no {MANIFEST} and no '{CURRENT}' link); "
+                        f"{_REBUILD_HINT}")
+
+
+def write_artifact_set(root: str | os.PathLike, version: str, arrays: dict[str, np.ndarray],
+                       tracks: pd.DataFrame, manifest: dict, keep: int = 2) -> Path:
+    """Write one artifact set atomically under ``root/version`` and make it current.
+
+    Parameters
+    ----------
+    root : path
+        Artifact root directory (created if missing).
+    version : str
+        Directory name of this set, unique per build.
+    arrays : dict of str to ndarray
+        Numeric arrays (no object dtype); each becomes ``<name>.npy``.
+    tracks : DataFrame
+        The track table, written as parquet.
+    manifest : dict
+        JSON-serialisable build information; ``schema_version``, ``version``,
+        ``created_at`` and ``arrays`` are added here.
+    keep : int, default 2
+        Number of most recent sets kept; older ones are removed.
+
+    Returns
+    -------
+    Path of the new set.
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / version
+    if final.exists():
+        raise ArtifactError(f"artifact version {version!r} already exists at {str(final)!r}")
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=root))
+    try:
+        entries = {}
+        for name, array in arrays.items():
+            array = np.asarray(array)
+            if array.dtype.hasobject:
+                raise ArtifactError(f"array {name!r} has object dtype; artifacts must be numeric")
+            file = staging / f"{name}.npy"
+            np.save(file, array, allow_pickle=False)
+            entries[name] = {"file": file.name, "dtype": array.dtype.str, "shape": list(array.shape),
+                             "bytes": file.stat().st_size, "checksum": _crc32_of_array(array)}
+        tracks.to_parquet(staging / TRACK_TABLE, index=False)
+        manifest = {**manifest, "schema_version": SCHEMA_VERSION, "version": version,
+                    "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "arrays": entries,
+                    "track_table": {"file": TRACK_TABLE, "rows": len(tracks),
+                                    "checksum": file_checksum(staging / TRACK_TABLE, "sha1")}}
+        with open(staging / MANIFEST, "w", encoding="utf-8") as handle:
+            json.dump(manifest, handle, indent=2, sort_keys=True, default=_json_default)
+        _fsync_tree(staging)
+        os.rename(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _point_current(root, version)
+    _prune(root, keep)
+    return final
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _fsync_tree(directory: Path) -> None:
+    for file in directory.iterdir():
+        with open(file, "rb") as handle:
+            os.fsync(handle.fileno())
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _point_current(root: Path, version: str) -> None:
+    """Re-point ``root/current`` at ``version`` with one atomic rename."""
+    link = root / f".{CURRENT}.{os.getpid()}"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    os.symlink(version, link)
+    os.replace(link, root / CURRENT)
+
+
+def _prune(root: Path, keep: int) -> None:
+    current = (root / CURRENT).resolve().name
+    sets = sorted((p for p in root.iterdir()
+                   if p.is_dir() and not p.is_symlink() and (p / MANIFEST).is_file()
+                   and not p.name.startswith(".")), key=lambda p: p.name, reverse=True)
+    for old in sets[keep:]:
+        if old.name != current:
+            # Processes still serving an old set keep their mapped pages: unlinking is safe.
+            shutil.rmtree(old, ignore_errors=True)
+    for stale in root.glob(".tmp-*"):  # left by a killed build
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+class ArtifactSet:
+    """A read-only, memory-mapped view of one artifact set.
+
+    Use :meth:`open`; arrays are loaded lazily with ``mmap_mode="r"`` and
+    ``allow_pickle=False``.
+    """
+
+    def __init__(self, directory: Path, manifest: dict):
+        self.directory = directory
+        self.manifest = manifest
+        self._arrays: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, verify: bool = True) -> "ArtifactSet":
+        """Open and check an artifact set.
+
+        Parameters
+        ----------
+        path : path
+            An artifact root (with ``current``) or one set's directory.
+        verify : bool, default True
+            Also compare every array's CRC-32 with the manifest (reads every
+            byte once; presence, dtype, shape and size are always checked).
+
+        Raises
+        ------
+        ArtifactError
+            Naming the missing, truncated, altered or incompatible file.
+        """
+        directory = resolve_artifact_dir(path)
+        try:
+            with open(directory / MANIFEST, encoding="utf-8") as handle:
+                manifest = json.load(handle)
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ArtifactError(f"cannot read {str(directory / MANIFEST)!r}: {exc}; {_REBUILD_HINT}") from exc
+        found = manifest.get("schema_version")
+        if found != SCHEMA_VERSION:
+            raise ArtifactError(f"artifact set {str(directory)!r} has schema version {found!r}, this code "
+                                f"reads version {SCHEMA_VERSION}; {_REBUILD_HINT}")
+        artifacts = cls(directory, manifest)
+        for name in manifest.get("arrays", {}):
+            array = artifacts.array(name)
+            if verify:
+                expected = manifest["arrays"][name]["checksum"]
+                if _crc32_of_array(array) != expected:
+                    raise ArtifactError(f"artifact file {str(directory / (name + '.npy'))!r} does not match "
+                                        f"its checksum in the manifest (altered or corrupt); {_REBUILD_HINT}")
+        if not (directory / TRACK_TABLE).is_file():
+            raise ArtifactError(f"artifact file {str(directory / TRACK_TABLE)!r} is missing; {_REBUILD_HINT}")
+        return artifacts
+
+    @property
+    def version(self) -> str:
+        return self.manifest["version"]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.manifest.get("arrays", {})
+
+    def array(self, name: str) -> np.ndarray:
+        """The memory-mapped array ``name`` (checked against the manifest on first access)."""
+        if name in self._arrays:
+            return self._arrays[name]
+        entry = self.manifest.get("arrays", {}).get(name)
+        if entry is None:
+            raise ArtifactError(f"artifact set {str(self.directory)!r} has no array {name!r}; {_REBUILD_HINT}")
+        file = self.directory / entry["file"]
+        if not file.is_file():
+            raise ArtifactError(f"artifact file {str(file)!r} is missing; {_REBUILD_HINT}")
+        if file.stat().st_size != entry["bytes"]:
+            raise ArtifactError(f"artifact file {str(file)!r} has {file.stat().st_size} bytes, the manifest "
+                                f"says {entry['bytes']} (truncated or altered); {_REBUILD_HINT}")
+        try:
+            array = np.load(file, mmap_mode="r", allow_pickle=False)
+        except ValueError as exc:
+            raise ArtifactError(f"artifact file {str(file)!r} is not a valid .npy file: {exc}; "
+                                f"{_REBUILD_HINT}") from exc
+        if array.dtype.str != entry["dtype"] or list(array.shape) != entry["shape"]:
+            raise ArtifactError(f"artifact file {str(file)!r} holds {array.dtype.str}{list(array.shape)}, the "
+                                f"manifest says {entry['dtype']}{entry['shape']}; {_REBUILD_HINT}")
+        self._arrays[name] = array
+        return array
+
+    def arrays_with_prefix(self, prefix: str) -> dict[str, np.ndarray]:
+        return {n: self.array(n) for n in self.manifest.get("arrays", {}) if n.startswith(prefix)}
+
+    def track_table(self) -> pd.DataFrame:
+        file = self.directory / TRACK_TABLE
+        try:
+            table = pd.read_parquet(file)
+        except (OSError, ValueError) as exc:
+            raise ArtifactError(f"cannot read {str(file)!r}: {exc}; {_REBUILD_HINT}") from exc
+        expected = self.manifest.get("track_table", {}).get("rows")
+        if expected is not None and len(table) != expected:
+            raise ArtifactError(f"{str(file)!r} has {len(table)} rows, the manifest says {expected}; "
+                                f"{_REBUILD_HINT}")
+        return table

@@ -1,0 +1,324 @@
+"""The public recommender API over a built artifact set.
+
+>>> from engine import Recommender
+>>> rec = Recommender.load("data/artifacts")
+>>> rec.recommend("TRIOREW128F424EAF0", k=10, alpha=0.5)      # doctest: +SKIP
+
+Scoring is documented in :mod:`engine.hybrid`: ``score = alpha * content +
+(1 - alpha) * collab`` on scores min-max normalised over the candidates.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ._validation import check_alpha, check_k
+from .artifacts import ArtifactSet
+from .collaborative import CollaborativeModel
+from .content import Block, ContentIndex
+from .errors import InvalidParameterError, UnknownTrackError
+from .hybrid import HybridScorer, ScoredTracks
+from .schema import AUDIO_FEATURES
+from .search import TrackSearch
+from .users import UserIndex
+
+__all__ = ["Recommender", "Recommendation", "Explanation", "Track", "AlphaSweep", "DEFAULT_ALPHAS"]
+
+#: The alpha grid of sweeps and rank-by-alpha views: 0, 0.05, ..., 1 (21 steps).
+DEFAULT_ALPHAS = tuple(round(a, 2) for a in np.linspace(0.0, 1.0, 21))
+MAX_K = 1000
+MAX_SEEDS = 1000
+
+
+@dataclass(frozen=True)
+class Track:
+    """One catalogue track as shown to a person."""
+
+    track_id: str
+    name: str
+    artist: str
+    year: int | None
+    tags: tuple[str, ...]
+    genre: str | None
+    preview_url: str | None
+    n_listeners: int
+    n_plays: int
+    audio: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One recommended track with its scores, each in [0, 1].
+
+    ``score = alpha * content_score + (1 - alpha) * collab_score``.
+    """
+
+    track_id: str
+    name: str
+    artist: str
+    score: float
+    content_score: float
+    collab_score: float
+    rank: int
+    year: int | None = None
+    tags: tuple[str, ...] = ()
+    preview_url: str | None = None
+    n_listeners: int = 0
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why ``track`` is similar to ``seed``.
+
+    Attributes
+    ----------
+    content_similarity : float
+        ``content(seed, track)``, the unnormalised content similarity.
+    content_by_block : dict of str to float
+        Its split by feature block (sums to ``content_similarity``); only
+        blocks present in the artifact set appear.
+    shared_tags : tuple of str
+        Tags both tracks carry, in the seed's order.
+    seed_audio, track_audio : dict of str to float
+        Raw audio features of both tracks (empty when the data has none).
+    shared_listeners : int
+        Listeners who played both tracks.
+    collab_similarity : float
+        ``collab(seed, track)``, the unnormalised collaborative similarity.
+    """
+
+    seed: Track
+    track: Track
+    content_similarity: float
+    content_by_block: dict[str, float]
+    shared_tags: tuple[str, ...]
+    seed_audio: dict[str, float]
+    track_audio: dict[str, float]
+    shared_listeners: int
+    collab_similarity: float
+
+
+@dataclass(frozen=True)
+class AlphaSweep:
+    """Top-k lists of one seed across alpha.
+
+    ``ranking[a]`` holds the track ids at ``alphas[a]``, best first.
+    """
+
+    seed_track_id: str
+    alphas: tuple[float, ...]
+    ranking: tuple[tuple[str, ...], ...]
+
+    def overlap_with(self, alpha: float) -> list[float]:
+        """Fraction of each list shared with the list at ``alpha`` (nearest grid point)."""
+        ref = set(self.ranking[int(np.argmin(np.abs(np.asarray(self.alphas) - alpha)))])
+        return [len(ref.intersection(r)) / max(len(ref), 1) for r in self.ranking]
+
+
+class Recommender:
+    """Hybrid content + collaborative music recommender over one artifact set.
+
+    Build it with :meth:`load`; the constructor only stores its parts.
+    """
+
+    def __init__(self, tracks: pd.DataFrame, scorer: HybridScorer, users: UserIndex,
+                 manifest: dict, directory: str | None = None):
+        self.tracks = tracks
+        self.scorer = scorer
+        self.users = users
+        self.manifest = manifest
+        self.directory = directory
+        # Plain Python columns: building result objects must not go through pandas row access.
+        self._ids = tracks["track_id"].tolist()
+        self._names = tracks["name"].tolist()
+        self._artists = tracks["artist"].tolist()
+        self._years = [_optional_int(y) for y in tracks["year"].tolist()]
+        self._previews = [_optional_str(u) for u in tracks["spotify_preview_url"].tolist()]
+        self._listeners = tracks["n_listeners"].to_numpy()
+        self._row_of = {tid: i for i, tid in enumerate(self._ids)}
+        self._search = TrackSearch(tracks["name"].tolist(), tracks["artist"].tolist(),
+                                   tracks["n_listeners"].to_numpy())
+        self._tags = [tuple(t.split(", ")) if t else () for t in tracks["tags"].fillna("").tolist()]
+        self._audio_columns = [c for c in AUDIO_FEATURES if c in tracks and tracks[c].notna().any()]
+
+    # ------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, path: str | os.PathLike = "data/artifacts", verify: bool = True) -> "Recommender":
+        """Open an artifact set memory-mapped (see :class:`engine.artifacts.ArtifactSet`).
+
+        Raises :class:`engine.errors.ArtifactError` naming any missing,
+        truncated, altered or incompatible file.
+        """
+        artifacts = ArtifactSet.open(path, verify=verify)
+        manifest = artifacts.manifest
+        tracks = artifacts.track_table()
+        n_tracks, n_users = len(tracks), manifest["counts"]["users"]
+        blocks = [Block(**b) for b in manifest["content"]["blocks"]]
+        content = ContentIndex.from_arrays(blocks, n_tracks, artifacts.arrays_with_prefix("content_"))
+        left = sp.csr_matrix((artifacts.array("collab_left.data"), artifacts.array("collab_left.indices"),
+                              artifacts.array("collab_left.indptr")), shape=(n_tracks, n_users), copy=False)
+        right = sp.csr_matrix((artifacts.array("collab_right.data"), artifacts.array("collab_right.indices"),
+                               artifacts.array("collab_right.indptr")), shape=(n_users, n_tracks), copy=False)
+        collab = CollaborativeModel.from_matrices(left, right, **manifest["collaborative"]["params"])
+        users = UserIndex(artifacts.array("user_ids"), artifacts.array("collab_right.indptr"),
+                          artifacts.array("collab_right.indices"), artifacts.array("user_playcounts"))
+        scorer = HybridScorer(content, collab, tracks["n_listeners"].to_numpy())
+        return cls(tracks, scorer, users, manifest, str(artifacts.directory))
+
+    # ----------------------------------------------------------- lookups
+    @property
+    def version(self) -> str:
+        return self.manifest["version"]
+
+    @property
+    def default_alpha(self) -> float:
+        """The alpha chosen by offline evaluation at build time (0.5 without one)."""
+        return float(self.manifest.get("defaults", {}).get("alpha", 0.5))
+
+    @property
+    def content_blocks(self) -> list[str]:
+        return self.scorer.content.block_names
+
+    def track_index(self, track_id) -> int:
+        """Row of ``track_id``; raises :class:`UnknownTrackError` naming it."""
+        row = self._row_of.get(track_id) if isinstance(track_id, str) else None
+        if row is None:
+            raise UnknownTrackError(f"unknown track_id {track_id!r}: not in the catalogue")
+        return row
+
+    def track(self, track_id: str) -> Track:
+        """The catalogue entry of ``track_id``."""
+        return self._track_at(self.track_index(track_id))
+
+    def _track_at(self, row: int) -> Track:
+        r = self.tracks.iloc[row]
+        audio = {c: float(r[c]) for c in self._audio_columns if pd.notna(r[c])}
+        return Track(track_id=r["track_id"], name=r["name"], artist=r["artist"],
+                     year=_optional_int(r["year"]), tags=self._tags[row],
+                     genre=_optional_str(r["genre"]),
+                     preview_url=_optional_str(r["spotify_preview_url"]),
+                     n_listeners=int(r["n_listeners"]), n_plays=int(r["n_plays"]), audio=audio)
+
+    # ---------------------------------------------------------- recommend
+    def recommend(self, track_id: str, k: int = 10, alpha: float = 0.5) -> list[Recommendation]:
+        """Tracks like ``track_id``, best first.
+
+        Returns exactly ``k`` recommendations (fewer only if the catalogue has
+        fewer other tracks), never the seed. ``alpha = 1``: content only;
+        ``alpha = 0``: listening behaviour only.
+        """
+        return self.recommend_for_tracks([track_id], k=k, alpha=alpha)
+
+    def recommend_for_tracks(self, track_ids, k: int = 10, alpha: float = 0.5) -> list[Recommendation]:
+        """Tracks for a session or playlist (``track_ids``, equally weighted), never one of the seeds."""
+        k, alpha = check_k(k, maximum=MAX_K), check_alpha(alpha)
+        seeds = self._seed_rows(track_ids)
+        scored = self.scorer.score(seeds)
+        return self._recommendations(scored, alpha, k)
+
+    def recommend_for_user(self, user_id: str, k: int = 10, alpha: float = 0.5) -> list[Recommendation]:
+        """Tracks for a listener from their history, never one they already played.
+
+        Each history track weighs ``1 + ln(playcount)``.
+        """
+        k, alpha = check_k(k, maximum=MAX_K), check_alpha(alpha)
+        seeds, counts = self.users.history(self.users.code(user_id))
+        scored = self.scorer.score(seeds, 1.0 + np.log(np.maximum(counts, 1)))
+        return self._recommendations(scored, alpha, k)
+
+    def _seed_rows(self, track_ids) -> np.ndarray:
+        if isinstance(track_ids, str) or not hasattr(track_ids, "__iter__"):
+            raise InvalidParameterError(f"track_ids must be a list of track ids, got {track_ids!r}")
+        track_ids = list(track_ids)
+        if not track_ids:
+            raise InvalidParameterError("track_ids is empty: give at least one seed track")
+        if len(track_ids) > MAX_SEEDS:
+            raise InvalidParameterError(f"at most {MAX_SEEDS} seed tracks, got {len(track_ids)}")
+        return np.unique([self.track_index(t) for t in track_ids])
+
+    def _recommendations(self, scored: ScoredTracks, alpha: float, k: int) -> list[Recommendation]:
+        rows = self.scorer.rank(scored, alpha, k)
+        blended = scored.blend(alpha)
+        out = []
+        for rank, row in enumerate(rows.tolist(), start=1):
+            out.append(Recommendation(
+                track_id=self._ids[row], name=self._names[row], artist=self._artists[row],
+                score=float(blended[row]), content_score=float(scored.content[row]),
+                collab_score=float(scored.collab[row]), rank=rank, year=self._years[row],
+                tags=self._tags[row], preview_url=self._previews[row],
+                n_listeners=int(self._listeners[row])))
+        return out
+
+    # ------------------------------------------------------------ explain
+    def explain(self, seed_track_id: str, track_id: str) -> Explanation:
+        """Why ``track_id`` is (or is not) recommended for ``seed_track_id``."""
+        i, j = self.track_index(seed_track_id), self.track_index(track_id)
+        seed, track = self._track_at(i), self._track_at(j)
+        by_block = self.scorer.content.similarity_by_block(i, j)
+        shared = tuple(t for t in seed.tags if t in set(track.tags))
+        collab = self.scorer.collab
+        return Explanation(seed=seed, track=track, content_similarity=float(sum(by_block.values())),
+                           content_by_block=by_block, shared_tags=shared,
+                           seed_audio=seed.audio, track_audio=track.audio,
+                           shared_listeners=collab.shared_listeners(i, j),
+                           collab_similarity=collab.similarity_pair(i, j))
+
+    def rank_by_alpha(self, seed_track_id: str, track_id: str,
+                      alphas=DEFAULT_ALPHAS) -> list[int | None]:
+        """1-based rank of ``track_id`` among the seed's recommendations at each alpha."""
+        alphas = [check_alpha(a) for a in alphas]
+        i, j = self.track_index(seed_track_id), self.track_index(track_id)
+        scored = self.scorer.score([i])
+        return [self.scorer.rank_of(scored, a, j) for a in alphas]
+
+    def alpha_sweep(self, track_id: str, k: int = 10, alphas=DEFAULT_ALPHAS) -> AlphaSweep:
+        """The seed's top-``k`` list at each alpha (scores computed once)."""
+        k = check_k(k, maximum=MAX_K)
+        alphas = tuple(check_alpha(a) for a in alphas)
+        scored = self.scorer.score([self.track_index(track_id)])
+        ids = self.tracks["track_id"].to_numpy()
+        ranking = tuple(tuple(ids[self.scorer.rank(scored, a, k)].tolist()) for a in alphas)
+        return AlphaSweep(track_id, alphas, ranking)
+
+    # ------------------------------------------------------------- search
+    def search(self, text: str, limit: int = 20) -> list[Track]:
+        """Tracks whose name or artist contains ``text`` literally, case-insensitively.
+
+        Ranked exact > prefix > substring match, then by number of listeners.
+        Blank text gives an empty list.
+        """
+        if not isinstance(text, str):
+            raise InvalidParameterError(f"search text must be a string, got {text!r}")
+        limit = check_k(limit, name="limit", maximum=MAX_K)
+        return [self._track_at(int(r)) for r in self._search.search(text, limit)]
+
+    # -------------------------------------------------------------- users
+    def user_history(self, user_id: str, limit: int = 50) -> list[tuple[Track, int]]:
+        """A listener's most played tracks with play counts, most played first."""
+        limit = check_k(limit, name="limit", maximum=100_000)
+        rows, counts = self.users.history(self.users.code(user_id))
+        order = np.lexsort((rows, -counts))[:limit]
+        return [(self._track_at(int(rows[o])), int(counts[o])) for o in order]
+
+    def search_users(self, prefix: str, limit: int = 20) -> list[str]:
+        """User ids starting with ``prefix``."""
+        return self.users.with_prefix(prefix, check_k(limit, name="limit", maximum=MAX_K))
+
+    def random_active_user(self, seed: int | None = None, min_tracks: int = 20) -> str:
+        """A random listener with at least ``min_tracks`` distinct tracks."""
+        return self.users.random_active(np.random.default_rng(seed), min_tracks)
+
+
+def _optional_int(value) -> int | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
+        return None
+    return int(value)
+
+
+def _optional_str(value) -> str | None:
+    return value if isinstance(value, str) and value else None
