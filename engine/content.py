@@ -173,8 +173,12 @@ class ContentFeatures:
             if column not in tracks:
                 self.vocabularies_[block] = []
                 continue
-            values = self._onehot_values(tracks, block)
-            self.vocabularies_[block] = sorted(pd.unique(values.dropna()).tolist())
+            values = self._onehot_values(tracks, block).dropna()
+            # A block in which no two tracks share a value (one artist per
+            # track, as in the Last.fm artist data) can never relate two
+            # tracks: leave it out instead of diluting the others.
+            shared = values.duplicated().any()
+            self.vocabularies_[block] = sorted(pd.unique(values).tolist()) if shared else []
 
         years = self._years(tracks)
         self.era_years_ = np.unique(years[~np.isnan(years)]).astype(np.int32)
