@@ -14,8 +14,9 @@ Catalogue (``Music Info.csv``)
 Listening history (``User Listening History.csv``)
     * a missing required column, an empty file or a header without rows stops the build;
     * a non-numeric play count stops the build (naming the row and value);
-    * rows with a missing, zero or negative play count, a missing user id or a
-      track id that is not in the catalogue are dropped;
+    * rows with a missing (empty or NaN), zero, negative or infinite play count, a
+      missing user id or a track id that is not in the catalogue are dropped; if no
+      row is left the build stops;
     * exact duplicate rows are dropped; remaining repeated (track, user) pairs are summed.
 """
 from __future__ import annotations
@@ -29,6 +30,8 @@ import dask
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from engine.errors import InputDataError
 from engine.schema import (AUDIO_FEATURES, CATALOGUE_COLUMNS, CATEGORICAL_FEATURES,
@@ -80,7 +83,11 @@ def _read_header(path: Path, required: tuple[str, ...]) -> list[str]:
 
 def _nfc(series: pd.Series) -> pd.Series:
     text = series.astype("string").str.strip()
-    return text.map(lambda s: unicodedata.normalize("NFC", s), na_action="ignore")
+    try:  # arrow's kernel does the same normalisation without a Python call per cell
+        normalised = pc.utf8_normalize(pa.array(text, type=pa.large_string(), from_pandas=True), form="NFC")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return text.map(lambda s: unicodedata.normalize("NFC", s), na_action="ignore")
+    return pd.Series(normalised.to_pandas(), index=series.index).astype("string")
 
 
 def _clean_tags(series: pd.Series) -> pd.Series:
@@ -94,15 +101,53 @@ def _clean_tags(series: pd.Series) -> pd.Series:
     return series.map(clean).astype("string")
 
 
-def _numeric(frame: pd.DataFrame, column: str, path: Path, report: dict) -> pd.Series:
-    """A numeric column; non-numeric text stops the build, out-of-range values become missing."""
+def _parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``(numbers, non_numeric)`` of a text column.
+
+    Blanks and a spelled-out NaN are missing numbers; only text that is no
+    number at all is flagged as non-numeric.
+    """
+    fast = _plain_numbers(raw)
+    if fast is not None:
+        return fast, pd.Series(False, index=raw.index)
+    text = raw.astype("string").str.strip()
+    numbers = pd.to_numeric(text, errors="coerce")
+    non_numeric = (numbers.isna() & text.notna() & (text != "")).fillna(False).astype(bool)
+    if non_numeric.any():
+        non_numeric[non_numeric] = ~text[non_numeric].str.lower().isin(["nan", "+nan", "-nan"]).astype(bool)
+    return numbers, non_numeric
+
+
+def _plain_numbers(raw: pd.Series) -> pd.Series | None:
+    """The column parsed by arrow when every cell is a plain number or blank (the usual case), else None.
+
+    Arrow parses a million cells in milliseconds where ``pd.to_numeric`` on
+    text takes seconds; any cell arrow refuses sends the whole column through
+    the general rules of :func:`_parse_numbers`.
+    """
+    try:
+        text = pc.utf8_trim_whitespace(pa.array(raw, type=pa.large_string(), from_pandas=True))
+        numbers = pc.cast(text, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    return pd.Series(numbers.to_numpy(zero_copy_only=False), index=raw.index, dtype="float64")
+
+
+def _non_numeric(raw: pd.Series) -> pd.Series:
+    return _parse_numbers(raw)[1]
+
+
+def _numeric(frame: pd.DataFrame, column: str, path: Path, report: dict, lines: np.ndarray) -> pd.Series:
+    """A numeric column; non-numeric text stops the build, out-of-range values become missing.
+
+    ``lines`` holds the CSV line of each row of ``frame`` (for the error message).
+    """
     raw = frame[column]
-    values = pd.to_numeric(raw, errors="coerce")
-    bad = values.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
+    values, bad = _parse_numbers(raw)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputDataError(f"non-numeric value in numeric column ({int(bad.sum())} such rows)",
-                             file=str(path), column=column, row=row + 2, value=str(raw.iloc[row]))
+                             file=str(path), column=column, row=int(lines[row]), value=str(raw.iloc[row]))
     lo, hi = NUMERIC_RANGES[column]
     out_of_range = values.notna() & ((values < lo) | (values > hi))
     if out_of_range.any():
@@ -143,7 +188,9 @@ def read_catalogue(path: str | Path) -> tuple[pd.DataFrame, dict]:
     frame = frame[~no_id]
     duplicated = frame["track_id"].duplicated(keep="first")
     report["dropped_duplicate_track_id"] = int(duplicated.sum())
-    frame = frame[~duplicated].reset_index(drop=True)
+    frame = frame[~duplicated]
+    lines = frame.index.to_numpy() + 2  # CSV line of each kept row (the header is line 1)
+    frame = frame.reset_index(drop=True)
     if frame.empty:
         raise InputDataError("no usable rows (every row lacks a track_id)", file=str(path), column="track_id")
     for column in ("name", "artist"):
@@ -154,40 +201,36 @@ def read_catalogue(path: str | Path) -> tuple[pd.DataFrame, dict]:
     report["rows_without_genre"] = int(frame["genre"].isna().sum())
     report["duplicate_spotify_id"] = int(frame["spotify_id"].dropna().duplicated().sum())
     for column in NUMERIC_RANGES:
-        frame[column] = _numeric(frame, column, path, report)
+        frame[column] = _numeric(frame, column, path, report, lines)
     report["rows"] = len(frame)
     log.info("catalogue %s: %d rows kept of %d read", path.name, len(frame), report["rows_read"])
     return frame, report
 
 
 # ------------------------------------------------------------- listening
-def _encode_partition(frame: pd.DataFrame, track_index: pd.Index) -> pd.DataFrame:
-    """Per partition: catalogue row, 64-bit user hash and numeric play count, with a status code.
+def _encode_partition(frame: pd.DataFrame, catalogue: pa.Array) -> pd.DataFrame:
+    """Per partition: catalogue row, stripped user id and numeric play count, with a status code.
 
-    Status 0 = usable, 1 = missing/zero/negative play count, 2 = missing user,
-    3 = track not in the catalogue, 4 = non-numeric play count.
+    Status 0 = usable, 1 = missing/NaN/infinite/zero/negative play count, 2 = missing user,
+    3 = track not in the catalogue, 4 = non-numeric play count. ``catalogue``
+    holds the catalogue's track ids (position = row). Lookups and stripping
+    are arrow kernels: no Python object per cell.
     """
-    raw_counts = frame["playcount"]
-    counts = pd.to_numeric(raw_counts, errors="coerce")
-    non_numeric = counts.isna() & raw_counts.notna() & (raw_counts.astype("string").str.strip() != "")
-    users = frame["user_id"].astype("string").str.strip()
-    tracks = track_index.get_indexer(frame["track_id"].astype("string").str.strip().to_numpy(dtype=object))
+    counts, non_numeric = _parse_numbers(frame["playcount"])
+    users = pc.utf8_trim_whitespace(pa.array(frame["user_id"], type=pa.large_string(), from_pandas=True))
+    track_text = pc.utf8_trim_whitespace(pa.array(frame["track_id"], type=pa.large_string(), from_pandas=True))
+    tracks = pc.index_in(track_text, value_set=catalogue).fill_null(-1).to_numpy(zero_copy_only=False)
     status = np.zeros(len(frame), dtype=np.int8)
-    status[~(counts > 0).to_numpy(dtype=bool, na_value=False)] = 1
-    status[(users.isna() | (users == "")).to_numpy(dtype=bool, na_value=True)] = 2
+    values = counts.to_numpy(dtype=np.float64, na_value=np.nan)
+    status[~(np.isfinite(values) & (values > 0))] = 1  # missing, NaN, infinite, zero or negative
+    no_user = pc.fill_null(pc.equal(users, ""), True).to_numpy(zero_copy_only=False)
+    status[no_user] = 2
     status[tracks < 0] = 3
     status[non_numeric.to_numpy(dtype=bool)] = 4
-    hashes = pd.util.hash_array(users.fillna("").to_numpy(dtype=object))
-    return pd.DataFrame({"track": tracks.astype(np.int32), "user_hash": hashes,
-                         "playcount": counts.fillna(0).to_numpy(dtype=np.float32), "status": status},
+    return pd.DataFrame({"track": tracks.astype(np.int32),
+                         "user": pd.arrays.ArrowExtensionArray(users.fill_null("")),
+                         "playcount": np.nan_to_num(values, nan=0.0).astype(np.float32), "status": status},
                         index=frame.index)
-
-
-def _distinct_users(frame: pd.DataFrame) -> pd.DataFrame:
-    users = frame["user_id"].astype("string").str.strip().dropna()
-    users = users[users != ""].drop_duplicates()
-    return pd.DataFrame({"user_hash": pd.util.hash_array(users.to_numpy(dtype=object)),
-                         "user_id": users.to_numpy(dtype=object)})
 
 
 def _locate_first(path: Path, column: str, predicate) -> tuple[int, str]:
@@ -205,10 +248,10 @@ def _locate_first(path: Path, column: str, predicate) -> tuple[int, str]:
 def read_listening(path: str | Path, track_ids: pd.Index, blocksize: str = "64MB") -> Listening:
     """Read ``User Listening History.csv`` with dask and reduce it to unique (track, user) pairs.
 
-    Parsing, validation, catalogue lookup and user hashing run per partition
-    on whatever dask scheduler is active (local threads, or a
-    ``dask.distributed`` client); the reduced numeric columns are then
-    finished in numpy.
+    Parsing, validation and catalogue lookup run per partition on whatever
+    dask scheduler is active (local threads, or a ``dask.distributed``
+    client); user ids are then encoded once over the usable rows with arrow
+    (sorted distinct ids, one hash lookup per row) and the pairs finished in numpy.
 
     Parameters
     ----------
@@ -220,11 +263,13 @@ def read_listening(path: str | Path, track_ids: pd.Index, blocksize: str = "64MB
     _read_header(path, LISTENING_COLUMNS)
     frame = dd.read_csv(path, usecols=list(LISTENING_COLUMNS), dtype=str, blocksize=blocksize,
                         keep_default_na=False, na_values=[""], encoding="utf-8")
-    encoded = frame.map_partitions(_encode_partition, track_ids,
-                                   meta={"track": "i4", "user_hash": "u8", "playcount": "f4", "status": "i1"})
-    users = frame.map_partitions(_distinct_users, meta={"user_hash": "u8", "user_id": object})
+    catalogue = pa.array(np.asarray(track_ids, dtype=object), type=pa.large_string())
+    meta = pd.DataFrame({"track": np.empty(0, np.int32),
+                         "user": pd.arrays.ArrowExtensionArray(pa.array([], type=pa.large_string())),
+                         "playcount": np.empty(0, np.float32), "status": np.empty(0, np.int8)})
+    encoded = frame.map_partitions(_encode_partition, catalogue, meta=meta)
     try:
-        encoded, users = dask.compute(encoded, users)
+        (encoded,) = dask.compute(encoded)
     except UnicodeDecodeError as exc:
         raise InputDataError(f"file is not UTF-8 text ({exc.reason})", file=str(path)) from exc
     except (pd.errors.ParserError, ValueError) as exc:
@@ -234,40 +279,39 @@ def read_listening(path: str | Path, track_ids: pd.Index, blocksize: str = "64MB
     status = encoded["status"].to_numpy()
     report = {"rows_read": int(len(status))}
     if (status == 4).any():
-        row, value = _locate_first(path, "playcount",
-                                   lambda s: pd.to_numeric(s, errors="coerce").isna() & (s.str.strip() != ""))
+        row, value = _locate_first(path, "playcount", _non_numeric)
         raise InputDataError(f"non-numeric play count ({int((status == 4).sum())} such rows)",
                              file=str(path), column="playcount", row=row, value=value)
     for code, reason in ((1, "dropped_bad_playcount"), (2, "dropped_missing_user"),
                          (3, "dropped_unknown_track")):
         report[reason] = int((status == code).sum())
     keep = encoded[status == 0]
-    before = len(keep)
-    keep = keep.drop_duplicates(subset=["track", "user_hash", "playcount"])
-    report["dropped_duplicate_rows"] = before - len(keep)
-
-    users = users.drop_duplicates()
-    if users["user_hash"].duplicated().any():  # 64-bit hash collision: astronomically rare, but never silent
-        raise InputDataError("two user ids share a 64-bit hash; rename one of them", file=str(path),
-                             column="user_id", value=str(users.loc[users["user_hash"].duplicated(), "user_id"].iloc[0]))
-    users = users.sort_values("user_id", kind="stable").reset_index(drop=True)
-    user_codes = pd.Index(users["user_hash"].to_numpy()).get_indexer(keep["user_hash"].to_numpy())
+    if keep.empty:
+        dropped = ", ".join(f"{n} {reason}" for reason, n in report.items() if reason.startswith("dropped_"))
+        raise InputDataError(f"no usable rows: all {len(status)} rows were dropped ({dropped})", file=str(path))
+    # Users of the usable rows only: a user whose every row was dropped gets no code.
+    users = pa.array(keep["user"])
+    user_ids = pc.unique(users)
+    user_ids = user_ids.take(pc.sort_indices(user_ids))  # UTF-8 byte order = code point order
+    user_codes = pc.index_in(users, value_set=user_ids).to_numpy(zero_copy_only=False).astype(np.int64)
     tracks = keep["track"].to_numpy(dtype=np.int64)
     counts = keep["playcount"].to_numpy(dtype=np.float64)
+    key = user_codes * len(track_ids) + tracks
+    # Exact duplicate rows (same track, user and play count) count once.
+    order = np.lexsort((counts, key))
+    repeated = (key[order][1:] == key[order][:-1]) & (counts[order][1:] == counts[order][:-1])
+    report["dropped_duplicate_rows"] = int(repeated.sum())
+    unique_rows = np.sort(order[np.concatenate(([True], ~repeated))])
+    key, counts = key[unique_rows], counts[unique_rows]
     # Sum the remaining repeated (track, user) pairs.
-    key = user_codes.astype(np.int64) * len(track_ids) + tracks
     unique_keys, inverse = np.unique(key, return_inverse=True)
     report["merged_repeated_pairs"] = int(len(key) - len(unique_keys))
     summed = np.bincount(inverse, weights=counts).astype(np.float32)
-    used = np.unique(unique_keys // len(track_ids))
-    report["users"] = int(len(used))
+    report["users"] = int(len(user_ids))
     report["rows"] = int(len(unique_keys))
-    # Users whose every row was dropped get no code.
-    remap = np.full(len(users), -1, dtype=np.int64)
-    remap[used] = np.arange(len(used))
     log.info("listening %s: %d pairs from %d rows, %d users", path.name, len(unique_keys),
-             report["rows_read"], len(used))
+             report["rows_read"], len(user_ids))
     return Listening(tracks=(unique_keys % len(track_ids)).astype(np.int32),
-                     users=remap[unique_keys // len(track_ids)].astype(np.int32),
-                     playcounts=summed, user_ids=users["user_id"].to_numpy(dtype=object)[used],
+                     users=(unique_keys // len(track_ids)).astype(np.int32),
+                     playcounts=summed, user_ids=user_ids.to_numpy(zero_copy_only=False),
                      cleaning=report)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from engine.artifacts import ArtifactSet, file_checksum, write_artifact_set
+from engine.collab_cache import HeavyRows
 from engine.errors import ArtifactError, InputDataError
 from engine.schema import TRACK_TABLE_COLUMNS
 from engine.stats import catalogue_statistics
@@ -74,6 +75,16 @@ def _current_build_key(out: Path) -> str | None:
         return None
 
 
+def _new_version(out: Path, build_key: str) -> str:
+    """A set name that sorts by build time and is not taken (two forced builds can share a second)."""
+    base = time.strftime("v%Y%m%dT%H%M%S", time.gmtime()) + f"-{build_key[:8]}"
+    version, n = base, 1
+    while (out / version).exists():
+        n += 1
+        version = f"{base}-{n}"
+    return version
+
+
 def _scheduler(address: str | None):
     """A dask.distributed client for ``address``, or the local threaded scheduler."""
     if not address:
@@ -116,17 +127,20 @@ def refresh(raw: Path, out: Path, scheduler: str | None = None, force: bool = Fa
         plays_by_user.sort_indices()
         if not np.array_equal(plays_by_user.indices, collab.right_.indices):
             raise RuntimeError("collaborative right matrix lost the play matrix's pattern")
+    with timer.stage("collab_cache"):  # exact rows of the most expensive seeds (engine.collab_cache)
+        heavy = HeavyRows().fit(collab)
     with timer.stage("statistics"):
         stats = catalogue_statistics(tracks, plays)
 
     arrays = {
         **content.to_arrays(),
         "collab_left.data": collab.left_.data, "collab_left.indices": collab.left_.indices,
-        "collab_left.indptr": collab.left_.indptr.astype(np.int64),
+        "collab_left.indptr": collab.left_.indptr.astype(np.int32),
         "collab_right.data": collab.right_.data, "collab_right.indices": collab.right_.indices,
-        "collab_right.indptr": collab.right_.indptr.astype(np.int64),
+        "collab_right.indptr": collab.right_.indptr.astype(np.int32),
         "user_playcounts": plays_by_user.data.astype(np.float32),
         "user_ids": np.array([u.encode("utf-8") for u in listening.user_ids], dtype=bytes),
+        **heavy.to_arrays(),
     }
     manifest = {
         "build_key": build_key,
@@ -149,7 +163,7 @@ def refresh(raw: Path, out: Path, scheduler: str | None = None, force: bool = Fa
         table = tracks[list(TRACK_TABLE_COLUMNS)]
         manifest["stage_timings"] = dict(timer.stages)
         manifest["build_seconds"] = timer.total_seconds
-        version = time.strftime("v%Y%m%dT%H%M%S", time.gmtime()) + f"-{build_key[:8]}"
+        version = _new_version(Path(out), build_key)
         directory = write_artifact_set(out, version, arrays, table, manifest)
     log.info("artifact set %s written in %.1f s (peak RSS %.0f MB)", directory, timer.total_seconds,
              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -175,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputDataError as exc:
         log.error("build stopped, previous artifacts untouched: %s", exc)
         return 2
+    except OSError as exc:  # e.g. an unreachable --scheduler address, a full disk
+        log.error("build failed, previous artifacts untouched: %s", exc)
+        return 3
     return 0
 
 

@@ -44,7 +44,8 @@ _REBUILD_HINT = "rebuild it with `make artifacts` (python -m build.refresh --for
 
 
 def _crc32_of_array(array: np.ndarray) -> str:
-    return f"crc32:{zlib.crc32(memoryview(np.ascontiguousarray(array)).cast('B')):08x}"
+    # A flat uint8 view: memoryview.cast refuses arrays with a zero-length dimension.
+    return f"crc32:{zlib.crc32(np.ascontiguousarray(array).reshape(-1).view(np.uint8)):08x}"
 
 
 def file_checksum(path: Path, algorithm: str = "sha256", chunk: int = 1 << 22) -> str:
@@ -171,6 +172,9 @@ def _prune(root: Path, keep: int) -> None:
             shutil.rmtree(old, ignore_errors=True)
     for stale in root.glob(".tmp-*"):  # left by a killed build
         shutil.rmtree(stale, ignore_errors=True)
+    for stale_link in root.glob(f".{CURRENT}.*"):  # a link a killed build never renamed
+        if stale_link.is_symlink():
+            stale_link.unlink(missing_ok=True)
 
 
 class ArtifactSet:
@@ -220,8 +224,13 @@ class ArtifactSet:
                 if _crc32_of_array(array) != expected:
                     raise ArtifactError(f"artifact file {str(directory / (name + '.npy'))!r} does not match "
                                         f"its checksum in the manifest (altered or corrupt); {_REBUILD_HINT}")
-        if not (directory / TRACK_TABLE).is_file():
-            raise ArtifactError(f"artifact file {str(directory / TRACK_TABLE)!r} is missing; {_REBUILD_HINT}")
+        table = directory / TRACK_TABLE
+        if not table.is_file():
+            raise ArtifactError(f"artifact file {str(table)!r} is missing; {_REBUILD_HINT}")
+        expected = manifest.get("track_table", {}).get("checksum")
+        if verify and expected and file_checksum(table, expected.split(":", 1)[0]) != expected:
+            raise ArtifactError(f"artifact file {str(table)!r} does not match its checksum in the manifest "
+                                f"(altered or corrupt); {_REBUILD_HINT}")
         return artifacts
 
     @property
