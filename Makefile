@@ -9,7 +9,7 @@ ARTIFACTS ?= data/artifacts
 PORT ?= 8000
 SCALE ?= demo
 
-.PHONY: venv demo-data artifacts run test bench clean
+.PHONY: venv demo-data artifacts run test bench container-test clean
 
 $(STAMP): requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
@@ -41,6 +41,10 @@ test: $(STAMP)
 ## bench: full-scale benchmarks (writes bench-report.md)
 bench: $(STAMP)
 	$(PY) -m tests.benchmarks.run
+
+## container-test: build the real image (podman here, docker elsewhere), run it, check it from outside
+container-test:
+	tests/container/run.sh
 
 clean:
 	rm -rf .pytest_cache .hypothesis

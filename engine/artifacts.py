@@ -120,6 +120,8 @@ def write_artifact_set(root: str | os.PathLike, version: str, arrays: dict[str, 
         with open(staging / MANIFEST, "w", encoding="utf-8") as handle:
             json.dump(manifest, handle, indent=2, sort_keys=True, default=_json_default)
         _fsync_tree(staging)
+        # mkdtemp makes the directory private (0700); artifacts are read by the serving user.
+        staging.chmod(0o755)
         os.rename(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
