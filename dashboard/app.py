@@ -1,0 +1,111 @@
+"""The Dash shell: app, navbar from the page registry, app-wide stores, static CSS and ``/healthz``.
+
+Serve it with ``gunicorn -c gunicorn.conf.py dashboard.app:server``. Page logic
+lives in ``dashboard/pages/``; this module holds none.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+from pathlib import Path
+
+import dash
+import dash_bootstrap_components as dbc
+import diskcache
+from dash import Dash, DiskcacheManager, dcc, html
+from flask import jsonify, send_from_directory
+
+from engine import ArtifactError
+
+from . import access, config, ids
+from .components import navbar
+
+HERE = Path(__file__).resolve().parent
+SETTINGS = config.settings()
+log = logging.getLogger("dashboard")
+
+
+def _configure_logging(level: str) -> None:
+    """Send the dashboard's and engine's logs to stderr (gunicorn's error log) unless already configured."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s")
+    for name in ("dashboard", "engine"):
+        logging.getLogger(name).setLevel(level)
+
+
+def _bootstrap_dir() -> Path:
+    """Bootstrap 5's CSS as shipped by the Bootstrap-Flask package (the dbc theme URLs point at a CDN)."""
+    spec = importlib.util.find_spec("flask_bootstrap")
+    return Path(next(iter(spec.submodule_search_locations))) / "static" / "bootstrap5" / "css"
+
+
+def _code_fingerprint() -> str:
+    """Changes whenever the dashboard's or engine's code does (the diskcache outlives deployments)."""
+    digest = hashlib.sha1()
+    for path in sorted([*HERE.rglob("*.py"), *(HERE.parent / "engine").rglob("*.py")]):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(HERE.parent)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return digest.hexdigest()[:16]
+
+
+CODE_FINGERPRINT = _code_fingerprint()
+
+
+def _artifact_key() -> str:
+    """Part of every background-callback cache key: a new artifact set or new code never serves stale results."""
+    try:
+        return f"{access.get_loaded().manifest_hash}:{CODE_FINGERPRINT}"
+    except ArtifactError:
+        return f"no-artifacts:{CODE_FINGERPRINT}"
+
+
+_configure_logging(SETTINGS.log_level)
+SETTINGS.cache_dir.mkdir(parents=True, exist_ok=True)
+# One cache directory for every worker: background jobs, their progress and cached results live there.
+background_manager = DiskcacheManager(diskcache.Cache(str(SETTINGS.cache_dir)), cache_by=[_artifact_key],
+                                      expire=7 * 24 * 3600)
+
+app = Dash(
+    "dashboard",  # the package: pages import as dashboard.pages.<name>
+    use_pages=True,
+    pages_folder=str(HERE / "pages"),
+    assets_folder=str(HERE / "assets"),
+    external_stylesheets=["/vendor/bootstrap/bootstrap.min.css", "/vendor/bootstrap/font/bootstrap-icons.min.css"],
+    background_callback_manager=background_manager,
+    suppress_callback_exceptions=True,  # page components exist only while their page is shown
+    title="Hybrid music recommender",
+    update_title=None,
+)
+server = app.server
+
+
+@server.route("/vendor/bootstrap/<path:filename>")
+def bootstrap_static(filename: str):
+    return send_from_directory(_bootstrap_dir(), filename, max_age=24 * 3600)
+
+
+@server.route("/healthz")
+def healthz():
+    """``{"status": "ok", "version", "manifest_hash", ...}``, or 503 when no artifact set can be loaded."""
+    try:
+        loaded = access.get_loaded()
+    except ArtifactError as exc:
+        log.warning("healthz: no artifacts: %s", exc)
+        return jsonify(status="unavailable", error=str(exc)), 503
+    rec = loaded.recommender
+    return jsonify(status="ok", version=rec.version, manifest_hash=loaded.manifest_hash,
+                   created_at=rec.manifest.get("created_at"), tracks=len(rec.tracks),
+                   listeners=len(rec.users), evaluation=loaded.evaluation is not None)
+
+
+app.layout = html.Div([
+    dcc.Store(id=ids.SESSION_STORE, storage_type="session", data=[]),
+    navbar(dash.page_registry.values()),
+    dbc.Container(dash.page_container, fluid="xl", className="pb-5"),
+])
+
+try:  # load now: with gunicorn's preload the workers inherit the loaded set
+    access.get_loaded()
+except ArtifactError as exc:
+    log.warning("starting without artifacts (%s); pages say so until a build appears", exc)

@@ -1,0 +1,131 @@
+"""Request logs and Prometheus metrics for the dashboard.
+
+:func:`install` adds to the Flask server:
+
+* one structured log record per request (path, callback, status, latency,
+  artifact version), through :mod:`logging` (JSON lines, see
+  :func:`engine.logs.configure_logging`);
+* ``GET /metrics`` in the Prometheus text format: request counts and latency
+  histograms per page and per Dash callback, engine query latency, the loaded
+  artifact version and build information.
+
+Under gunicorn every worker is its own process, so the metrics use
+prometheus-client's multiprocess mode when ``PROMETHEUS_MULTIPROC_DIR`` is set
+(``gunicorn.conf.py`` sets it and clears it at start-up); ``/metrics`` then
+aggregates all workers.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import time
+from contextlib import contextmanager
+
+from flask import Flask, Response, g, request
+from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram,
+                               generate_latest, multiprocess)
+
+__all__ = ["install", "observe_query", "set_artifact_version"]
+
+log = logging.getLogger("dashboard.requests")
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_QUERY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+
+REQUESTS = Counter("dashboard_http_requests_total", "HTTP requests served.", ["endpoint", "method", "status"])
+REQUEST_LATENCY = Histogram("dashboard_http_request_duration_seconds", "HTTP request latency.", ["endpoint"],
+                            buckets=_LATENCY_BUCKETS)
+CALLBACK_LATENCY = Histogram("dashboard_callback_duration_seconds", "Dash callback latency (server side).",
+                             ["callback"], buckets=_LATENCY_BUCKETS)
+QUERY_LATENCY = Histogram("engine_query_duration_seconds", "Engine query latency (recommend, explain, search...).",
+                          ["query"], buckets=_QUERY_BUCKETS)
+ARTIFACT_VERSION = Gauge("dashboard_artifact_version_info", "Loaded artifact set (value 1).",
+                         ["version", "manifest_hash"], multiprocess_mode="liveall")
+BUILD_INFO = Gauge("dashboard_build_info", "Build information (value 1).", ["git_sha", "python"],
+                   multiprocess_mode="liveall")
+
+_PAGE_PATHS = {"/", "/explain", "/alpha", "/user", "/data"}
+_artifact_version = {"version": None}
+
+
+def set_artifact_version(version: str, manifest_hash: str) -> None:
+    """Record the artifact set this process serves (called when a set is loaded)."""
+    previous = _artifact_version.get("labels")
+    if previous and previous != (version, manifest_hash):
+        ARTIFACT_VERSION.remove(*previous)
+    ARTIFACT_VERSION.labels(version, manifest_hash).set(1)
+    _artifact_version.update(version=version, labels=(version, manifest_hash))
+
+
+@contextmanager
+def observe_query(name: str):
+    """Time one engine query into ``engine_query_duration_seconds{query=name}``."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        QUERY_LATENCY.labels(name).observe(time.perf_counter() - start)
+
+
+def _endpoint(path: str) -> str:
+    """A bounded label for a request path (page paths, Dash internals, or 'other')."""
+    if path in _PAGE_PATHS:
+        return path
+    if path.startswith("/_dash-update-component"):
+        return "callback"
+    if path.startswith(("/_dash", "/_reload", "/_favicon")):
+        return "dash-internal"
+    if path.startswith(("/assets/", "/vendor/")):
+        return "static"
+    if path in ("/healthz", "/metrics"):
+        return path
+    return "other"
+
+
+def _callback_name() -> str | None:
+    """The output id of a Dash callback request (bounded by the app's callbacks)."""
+    if not request.path.startswith("/_dash-update-component"):
+        return None
+    body = request.get_json(silent=True) or {}
+    output = body.get("output")
+    return str(output)[:200] if output else None
+
+
+def _metrics() -> Response:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        from prometheus_client import REGISTRY as registry
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def install(server: Flask) -> None:
+    """Add request logging, latency metrics and ``GET /metrics`` to ``server``."""
+    BUILD_INFO.labels(os.environ.get("GIT_SHA", "unknown"), platform.python_version()).set(1)
+
+    @server.before_request
+    def _start_timer():
+        g.request_start = time.perf_counter()
+
+    @server.after_request
+    def _record(response):
+        start = getattr(g, "request_start", None)
+        if start is None:
+            return response
+        seconds = time.perf_counter() - start
+        endpoint = _endpoint(request.path)
+        callback = _callback_name()
+        REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+        REQUEST_LATENCY.labels(endpoint).observe(seconds)
+        if callback:
+            CALLBACK_LATENCY.labels(callback).observe(seconds)
+        if endpoint not in ("static", "dash-internal", "/metrics"):
+            log.info("request", extra={"path": request.path, "method": request.method,
+                                       "status": response.status_code, "callback": callback,
+                                       "latency_ms": round(1000 * seconds, 2),
+                                       "artifact_version": _artifact_version["version"]})
+        return response
+
+    server.add_url_rule("/metrics", "metrics", _metrics)

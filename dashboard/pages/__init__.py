@@ -1,0 +1,1 @@
+"""Dash Pages: one module per page, imported by Dash (never import them directly)."""

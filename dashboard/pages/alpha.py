@@ -1,0 +1,230 @@
+"""α sensitivity (``/alpha?track=…&k=…``): how a seed's top-k list changes as α goes from 0 to 1.
+
+The sweep over the 21 α values runs as a background callback (diskcache) with
+a progress bar; its result is cached per (seed, k, artifact set), so a repeated
+view comes straight from the cache. The offline metrics against α come from
+the build's evaluation, when it produced one.
+"""
+from __future__ import annotations
+
+import logging
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from engine import DEFAULT_ALPHAS, ArtifactError, RecommenderError, UnknownTrackError
+from engine.views import concat_sweeps, evaluation_rows, rank_trajectories
+
+from dashboard import components, figures, ids, urls
+from dashboard.access import get_loaded, get_recommender
+from dashboard.components.tracks import track_label, track_option
+
+dash.register_page(__name__, path="/alpha", name="α sensitivity", title="α sensitivity · Hybrid music recommender",
+                   order=2, description="How one seed's recommendations change as α moves from 0 to 1.")
+log = logging.getLogger(__name__)
+
+REFERENCE_ALPHA = 0.5
+CHUNK = 5  # alphas per progress step
+
+
+def _parse(rec, args: dict) -> tuple[dict, list]:
+    k, note = urls.parse_k(args.get("k"))
+    notices = [note]
+    track = args.get("track") or None
+    if track is not None:
+        try:
+            rec.track(track)
+        except UnknownTrackError:
+            log.warning("alpha: unknown track id %r in the URL", track)
+            notices.append(f"There is no track with id “{track}” in this catalogue. Search for one by name below.")
+            track = None
+    return {"track": track, "k": k}, [components.notice(n) for n in notices if n]
+
+
+def layout(track=None, k=None, **_unused):
+    try:
+        loaded = get_loaded()
+    except ArtifactError as exc:
+        return components.no_artifacts(exc)
+    rec = loaded.recommender
+    state, _ = _parse(rec, {"track": track, "k": k})
+    seed = rec.track(state["track"]) if state["track"] else None
+    controls = dbc.Row([
+        dbc.Col([html.Label("Seed track", className="form-label small fw-semibold mb-1"),
+                 components.track_picker(ids.ALPHA_TRACK, seed)], md=7),
+        dbc.Col([html.Label("List length k", className="form-label small fw-semibold mb-0"),
+                 components.k_control(ids.ALPHA_K, state["k"])], md=5),
+    ], className="align-items-end")
+    progress = html.Div([html.Div(f"Ranking the catalogue at {len(DEFAULT_ALPHAS)} values of α…",
+                                  className="small text-muted mb-1"),
+                         dbc.Progress(id=ids.ALPHA_PROGRESS, value=0, striped=True, animated=True)],
+                        id=ids.ALPHA_PROGRESS_BOX, style={"display": "none"}, className="mb-3")
+    return html.Div([
+        dcc.Location(id=ids.ALPHA_URL, refresh=False),
+        dcc.Store(id=ids.ALPHA_REQUEST),
+        components.page_header("α sensitivity", f"How one seed's top-k list changes as α moves from 0 (who listens) "
+                                               f"to 1 (what it sounds like), over {len(DEFAULT_ALPHAS)} steps."),
+        html.Div(id=ids.ALPHA_NOTICE),
+        components.section(None, controls),
+        progress,
+        html.Div(id=ids.ALPHA_RESULTS),
+        _metrics_section(loaded.evaluation),
+    ])
+
+
+@callback(
+    Output(ids.ALPHA_URL, "search"),
+    Output(ids.ALPHA_TRACK, "value"),
+    Output(ids.ALPHA_TRACK, "options"),
+    Output(ids.ALPHA_K, "value"),
+    Output(ids.ALPHA_NOTICE, "children"),
+    Output(ids.ALPHA_REQUEST, "data"),
+    Input(ids.ALPHA_URL, "search"),
+    Input(ids.ALPHA_TRACK, "value"),
+    Input(ids.ALPHA_K, "value"),
+)
+def sync_view(search, track, k):
+    """URL -> controls and sweep request, or controls -> URL and sweep request."""
+    try:
+        rec = get_recommender()
+    except ArtifactError:
+        raise PreventUpdate
+    if ctx.triggered_id in (None, ids.ALPHA_URL):
+        state, notices = _parse(rec, urls.query_args(search))
+        options = [track_option(rec.track(state["track"]))] if state["track"] else []
+        return no_update, state["track"], options, state["k"], notices, state
+    if k is None:
+        raise PreventUpdate
+    state = {"track": track, "k": int(k)}
+    return urls.search_string(**state), no_update, no_update, no_update, [], state
+
+
+@callback(
+    Output(ids.ALPHA_TRACK, "options", allow_duplicate=True),
+    Output(ids.ALPHA_TRACK, "labels"),
+    Input(ids.ALPHA_TRACK, "search_value"),
+    State(ids.ALPHA_TRACK, "value"),
+    prevent_initial_call=True,
+)
+def search_tracks(text, selected):
+    if not text:
+        raise PreventUpdate
+    try:
+        return components.search_options(get_recommender(), text, selected)
+    except ArtifactError:
+        raise PreventUpdate
+
+
+@callback(
+    Output(ids.ALPHA_RESULTS, "children"),
+    Input(ids.ALPHA_REQUEST, "data"),
+    background=True,
+    progress=[Output(ids.ALPHA_PROGRESS, "value"), Output(ids.ALPHA_PROGRESS, "label")],
+    progress_default=[0, ""],
+    running=[(Output(ids.ALPHA_PROGRESS_BOX, "style"), {"display": "block"}, {"display": "none"})],
+    interval=400,
+    prevent_initial_call=True,
+)
+def sweep(set_progress, request):
+    """The seed's top-k at every α, in steps so the progress bar moves; cached by the background manager."""
+    if not request or not request.get("track"):
+        return _empty()
+    try:
+        rec = get_recommender()
+        track, k = request["track"], int(request["k"])
+        parts = []
+        chunks = [DEFAULT_ALPHAS[i:i + CHUNK] for i in range(0, len(DEFAULT_ALPHAS), CHUNK)]
+        for n, chunk in enumerate(chunks, start=1):
+            parts.append(rec.alpha_sweep(track, k=k, alphas=chunk))
+            set_progress((round(90 * n / len(chunks)), f"α ≤ {chunk[-1]:g}"))
+        result = concat_sweeps(parts)
+        trajectories = rank_trajectories(result)
+        names = {t: rec.track(t).name for t in trajectories}
+        seed = rec.track(track)
+    except (ArtifactError, RecommenderError) as exc:
+        log.warning("alpha: sweep for %r failed: %s", request, exc)
+        return components.notice(str(exc), color="danger", dismissable=False)
+    set_progress((100, "drawing"))
+    return _results(seed, k, result, trajectories, names)
+
+
+def _results(seed, k, result, trajectories, names):
+    shares = result.overlap_with(REFERENCE_ALPHA)
+    first, last = result.ranking[0], result.ranking[-1]
+    common = len(set(first) & set(last))
+    summary = html.P([
+        html.Strong(f"{len(trajectories)} different tracks"), f" reach the top {k} for ",
+        dcc.Link(track_label(seed), href=urls.link("/", track=seed.track_id, k=k)),
+        f" somewhere between α = 0 and α = 1; the two ends share {common} of {k}.",
+    ], className="mb-2")
+    bump = components.section(
+        "Rank trajectories", summary,
+        dcc.Graph(figure=figures.bump_chart(result.alphas, trajectories, names, k), config=figures.GRAPH_CONFIG,
+                  id=ids.ALPHA_BUMP),
+        subtitle="One line per track, labelled with its rank at both ends; a gap means the track is outside the "
+                 "top k at that α. Orange: in the list at low α (listening behaviour); blue: at high α (content); "
+                 "grey: throughout.")
+    overlap = components.section(
+        f"Overlap with the α = {REFERENCE_ALPHA:g} list",
+        dcc.Graph(figure=figures.overlap(result.alphas, shares, REFERENCE_ALPHA), config=figures.GRAPH_CONFIG,
+                  id=ids.ALPHA_OVERLAP),
+        subtitle="Share of each list that is also in the balanced list.")
+    ends = components.section(
+        "The lists side by side",
+        dbc.Row([dbc.Col(_mini_list(title, result.ranking[result.alphas.index(a)], names, seed.track_id, a))
+                 for title, a in (("α = 0 · listeners", 0.0), (f"α = {REFERENCE_ALPHA:g}", REFERENCE_ALPHA),
+                                  ("α = 1 · content", 1.0))], id=ids.ALPHA_EXTREMES))
+    return html.Div([bump, dbc.Row([dbc.Col(overlap, lg=6), dbc.Col(ends, lg=6)])])
+
+
+def _mini_list(title, ranking, names, seed_id, alpha):
+    return html.Div([html.Div(title, className="small fw-semibold text-muted mb-1"),
+                     html.Ol([html.Li(dcc.Link(names.get(t, t), href=urls.link("/explain", seed=seed_id, track=t,
+                                                                             alpha=alpha)))
+                              for t in ranking], className="mini-list small")])
+
+
+def _empty():
+    return components.empty_state("Pick a seed track",
+                                  "Search for a track above to see how its recommendations move with α.",
+                                  icon="bi-sliders", id="alpha-empty")
+
+
+def _metrics_section(evaluation):
+    rows = evaluation_rows(evaluation)
+    if not rows:
+        body = html.P("This artifact set has no offline evaluation (the build did not write evaluation.json), so "
+                      "there are no metrics to plot against α.", className="text-muted mb-0", id=ids.ALPHA_METRICS)
+        return components.section("Offline metrics against α", body)
+    metrics = list(dict.fromkeys(r["metric"] for r in rows))
+    default = next((m for m in metrics if m.lower().startswith("ndcg")), metrics[0])
+    chosen = evaluation.get("chosen") or {}
+    choice = (html.P([f"The build chose α = {chosen['alpha']:g}", f" ({chosen['rule']})" if chosen.get("rule") else "",
+                      "."], className="small mb-2") if _chosen_alpha(evaluation) is not None else None)
+    return components.section(
+        "Offline metrics against α",
+        choice,
+        dcc.Dropdown(id=ids.ALPHA_METRIC, options=metrics, value=default, clearable=False,
+                     className="metric-picker mb-2"),
+        dcc.Graph(figure=figures.metric_vs_alpha(rows, default, _chosen_alpha(evaluation)),
+                  config=figures.GRAPH_CONFIG, id=ids.ALPHA_METRICS),
+        subtitle="Measured by the build on held-out listening; dashed lines are methods without α.")
+
+
+def _chosen_alpha(evaluation) -> float | None:
+    alpha = ((evaluation or {}).get("chosen") or {}).get("alpha")
+    return float(alpha) if isinstance(alpha, (int, float)) and not isinstance(alpha, bool) else None
+
+
+@callback(Output(ids.ALPHA_METRICS, "figure"), Input(ids.ALPHA_METRIC, "value"), prevent_initial_call=True)
+def show_metric(metric):
+    try:
+        evaluation = get_loaded().evaluation
+    except ArtifactError:
+        raise PreventUpdate
+    rows = evaluation_rows(evaluation)
+    if not metric or not rows:
+        raise PreventUpdate
+    return figures.metric_vs_alpha(rows, metric, _chosen_alpha(evaluation))

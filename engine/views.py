@@ -1,0 +1,216 @@
+"""Small, pure reshapings of engine results for display (no Dash, no plotting).
+
+The dashboard shows what these return without further arithmetic, so every
+number a chart plots is computed here or deeper in the engine:
+
+- :func:`audio_profile` puts raw audio features on a common [0, 1] scale (radar charts);
+- :func:`concat_sweeps` and :func:`rank_trajectories` turn alpha sweeps into per-track rank lines
+  (bump charts);
+- :func:`score_parts` splits a blended score into its content and collaborative shares (score bars);
+- :func:`load_evaluation` and :func:`evaluation_rows` read the build's offline evaluation, if any.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import numbers
+from pathlib import Path
+
+import numpy as np
+
+from .recommender import AlphaSweep
+from .schema import AUDIO_FEATURES
+
+__all__ = ["audio_profile", "score_parts", "concat_sweeps", "rank_trajectories", "EVALUATION_FILE",
+           "load_evaluation", "evaluation_rows", "most_popular", "listener_track_count",
+           "evaluation_table"]
+
+log = logging.getLogger(__name__)
+
+#: File name of the offline evaluation inside an artifact set.
+EVALUATION_FILE = "evaluation.json"
+
+
+def audio_profile(audio: dict[str, float]) -> dict[str, float]:
+    """Audio features rescaled to [0, 1] by their valid ranges (``engine.schema.AUDIO_FEATURES``).
+
+    Parameters
+    ----------
+    audio : dict of str to float
+        Raw feature values, e.g. ``{"loudness": -6.0, "tempo": 120.0}``;
+        features outside the schema are ignored.
+
+    Returns
+    -------
+    dict of str to float
+        The features present, in schema order, each ``(x - lo) / (hi - lo)``
+        clipped to [0, 1] (loudness -60..5 dB and tempo 0..300 BPM become
+        comparable with the 0..1 features).
+    """
+    out = {}
+    for name, (lo, hi) in AUDIO_FEATURES.items():
+        value = audio.get(name)
+        if value is None or not isinstance(value, numbers.Real) or math.isnan(value):
+            continue
+        out[name] = min(max((float(value) - lo) / (hi - lo), 0.0), 1.0)
+    return out
+
+
+def score_parts(content_score: float, collab_score: float, alpha: float) -> tuple[float, float]:
+    """The two addends of a blended score: ``(alpha * content, (1 - alpha) * collab)``.
+
+    They sum to the recommendation's ``score`` (see :mod:`engine.hybrid`).
+    """
+    return alpha * content_score, (1.0 - alpha) * collab_score
+
+
+def concat_sweeps(parts: list[AlphaSweep]) -> AlphaSweep:
+    """One sweep from sweeps of the same seed over consecutive alpha ranges (in the given order)."""
+    if not parts:
+        raise ValueError("concat_sweeps needs at least one sweep")
+    seeds = {p.seed_track_id for p in parts}
+    if len(seeds) != 1:
+        raise ValueError(f"sweeps of different seeds cannot be joined: {sorted(seeds)}")
+    return AlphaSweep(parts[0].seed_track_id, tuple(a for p in parts for a in p.alphas),
+                      tuple(r for p in parts for r in p.ranking))
+
+
+def rank_trajectories(sweep: AlphaSweep) -> dict[str, list[int | None]]:
+    """Rank of every track that appears in any of the sweep's lists, at each alpha.
+
+    Parameters
+    ----------
+    sweep : AlphaSweep
+        ``n_alphas`` top-k lists.
+
+    Returns
+    -------
+    dict of str to list of (int or None)
+        ``{track_id: ranks}`` with ``len(ranks) == n_alphas``; a rank is
+        1-based, None where the track is outside that alpha's top k. Tracks
+        are ordered by the first alpha at which they appear, then by rank
+        there, so the lines of the alpha = 0 list come first.
+    """
+    trajectories: dict[str, list[int | None]] = {}
+    n = len(sweep.alphas)
+    for a, ranking in enumerate(sweep.ranking):
+        for rank, track_id in enumerate(ranking, start=1):
+            ranks = trajectories.setdefault(track_id, [None] * n)
+            ranks[a] = rank
+    return trajectories
+
+
+def load_evaluation(directory: str | Path) -> dict | None:
+    """The offline evaluation written by the build into an artifact set, or None when there is none.
+
+    Reads ``<directory>/evaluation.json``. An unreadable file is logged and
+    treated as absent: the evaluation is optional and must never stop the
+    artifacts from being served.
+    """
+    path = Path(directory) / EVALUATION_FILE
+    if not path.is_file():
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            evaluation = json.load(handle)
+    except (OSError, json.JSONDecodeError) as exc:
+        log.warning("ignoring unreadable evaluation %s: %s", path, exc)
+        return None
+    return evaluation if isinstance(evaluation, dict) else None
+
+
+def evaluation_rows(evaluation: dict | None) -> list[dict]:
+    """Flatten an evaluation into rows ``{"method", "alpha", "k", "metric", "value"}``.
+
+    Accepted layouts (the metrics of one run are a dict ``{name: number}``,
+    e.g. ``{"ndcg@10": 0.21, "coverage@10": 0.12}``; ``k`` may be omitted):
+
+    - ``{"runs": [{"method": "hybrid", "alpha": 0.3, "k": 10, "metrics": {...}}, ...]}``
+      as :class:`engine.evaluation.Comparison` writes it (``"results"`` is
+      accepted in place of ``"runs"``, and the metrics may also sit directly
+      in the run next to ``method``/``alpha``/``k``; the listener count
+      ``users`` is not a metric and is skipped);
+    - ``{"methods": {"hybrid": [{"alpha": 0.3, "metrics": {...}}, ...], "popularity": {"metrics": {...}}}}``.
+
+    Returns
+    -------
+    list of dict
+        One row per (run, metric); ``alpha`` and ``k`` are None when the run
+        has none (popularity, content only). A metric name without ``@`` gets
+        ``@k`` appended when the run has a ``k``. Non-numeric values are skipped.
+    """
+    if not evaluation:
+        return []
+    runs = []
+    for key in ("runs", "results"):
+        if isinstance(evaluation.get(key), list):
+            runs.extend(r for r in evaluation[key] if isinstance(r, dict))
+    methods = evaluation.get("methods")
+    if isinstance(methods, dict):
+        for method, value in methods.items():
+            for run in value if isinstance(value, list) else [value]:
+                if isinstance(run, dict):
+                    runs.append({"method": method, **run})
+    rows = []
+    for run in runs:
+        metrics = run.get("metrics") if isinstance(run.get("metrics"), dict) else {
+            name: v for name, v in run.items() if name not in ("method", "alpha", "k")}
+        for name, value in metrics.items():
+            if name in _NOT_METRICS or isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                    or math.isnan(value):
+                continue
+            k = _number_or_none(run.get("k"))
+            metric = str(name) if k is None or "@" in str(name) else f"{name}@{k:g}"
+            rows.append({"method": str(run.get("method", "?")), "alpha": _number_or_none(run.get("alpha")),
+                         "k": k, "metric": metric, "value": float(value)})
+    return rows
+
+
+#: Numbers stored next to the metrics that are not metrics (how many listeners were averaged over).
+_NOT_METRICS = {"users", "n_users"}
+
+
+def _number_or_none(value):
+    return float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else None
+
+
+def most_popular(tracks, n: int = 8) -> list[str]:
+    """Ids of the ``n`` tracks with the most listeners, most first (ties in catalogue order).
+
+    Parameters
+    ----------
+    tracks : DataFrame of shape (n_tracks, ...)
+        The track table, with ``track_id`` and ``n_listeners`` columns.
+    """
+    order = np.argsort(-tracks["n_listeners"].to_numpy(), kind="stable")[:n]
+    return [str(t) for t in tracks["track_id"].to_numpy()[order]]
+
+
+def listener_track_count(recommender, user_id: str) -> int:
+    """Number of distinct tracks ``user_id`` played; raises :class:`engine.UnknownUserError` naming it."""
+    users = recommender.users
+    return int(users.n_tracks_of([users.code(user_id)])[0])
+
+
+def evaluation_table(rows: list[dict], k: float | None = None) -> tuple[list[str], list[dict]]:
+    """Pivot :func:`evaluation_rows` into one record per run, optionally for one cut-off ``k``.
+
+    Returns
+    -------
+    metrics : list of str
+        Metric names in first-seen order (the table's value columns); with
+        ``k`` given, its ``@k`` suffix is dropped (``ndcg@10`` -> ``ndcg``).
+    records : list of dict
+        ``{"method", "alpha", metric: value, ...}``, one per (method, alpha, k),
+        in first-seen order; a metric the run did not report is missing.
+    """
+    if k is not None:
+        suffix = f"@{k:g}"
+        rows = [{**r, "metric": r["metric"].removesuffix(suffix)} for r in rows if r["k"] == k]
+    metrics = list(dict.fromkeys(r["metric"] for r in rows))
+    records: dict[tuple, dict] = {}
+    for r in rows:
+        record = records.setdefault((r["method"], r["alpha"], r["k"]), {"method": r["method"], "alpha": r["alpha"]})
+        record[r["metric"]] = r["value"]
+    return metrics, list(records.values())

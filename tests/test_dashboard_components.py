@@ -1,0 +1,184 @@
+"""Dashboard building blocks without a browser: URL parsing, figures, lists and notices."""
+# ruff: noqa: F811  (pytest fixtures are imported from tests.dashboard_fixtures and used as arguments)
+from __future__ import annotations
+
+import json
+
+import plotly.graph_objects as go
+import pytest
+from dash import dcc, html
+
+from dashboard import components, figures, urls
+from engine import DEFAULT_ALPHAS
+from engine.recommender import Explanation, Recommendation, Track
+from tests.dashboard_fixtures import dashboard_artifacts, dashboard_recommender  # noqa: F401
+
+
+def _text(component) -> str:
+    """All text and props of a component tree, for 'is it shown' assertions."""
+    return json.dumps(component.to_plotly_json(), default=lambda c: c.to_plotly_json())
+
+
+def _track(track_id="T1", name="Song", audio=None, tags=("rock", "indie"), preview=None) -> Track:
+    return Track(track_id=track_id, name=name, artist="Band", year=2001, tags=tags, genre=None,
+                 preview_url=preview, n_listeners=3, n_plays=9, audio=audio or {})
+
+
+def _rec(rank, track_id, preview=None) -> Recommendation:
+    return Recommendation(track_id=track_id, name=f"Song {rank}", artist="Band", score=0.7, content_score=0.8,
+                          collab_score=0.6, rank=rank, year=1999, tags=("rock", "pop"), preview_url=preview,
+                          n_listeners=4)
+
+
+# ------------------------------------------------------------------- URLs
+@pytest.mark.parametrize("raw, expected", [(None, (0.5, None)), ("", (0.5, None)), ("0.3", (0.3, None)),
+                                           ("1", (1.0, None)), ("0.123", (0.12, None))])
+def test_alpha_from_the_url(raw, expected):
+    assert urls.parse_alpha(raw, default=0.5) == expected
+
+
+@pytest.mark.parametrize("raw", ["abc", "1.5", "-0.1", "nan"])
+def test_a_bad_alpha_falls_back_to_the_default_with_a_notice(raw):
+    value, notice = urls.parse_alpha(raw, default=0.4)
+    assert value == 0.4
+    assert raw in notice and "0 to 1" in notice
+
+
+@pytest.mark.parametrize("raw, expected", [(None, 10), ("20", 20), ("2", 5), ("500", 50), ("x", 10)])
+def test_k_from_the_url_is_clamped_to_5_to_50(raw, expected):
+    assert urls.parse_k(raw)[0] == expected
+
+
+def test_an_unknown_method_becomes_the_hybrid_with_a_notice():
+    assert urls.parse_method("content") == ("content", None)
+    method, notice = urls.parse_method("magic")
+    assert method == "hybrid" and "magic" in notice
+
+
+def test_method_sets_the_effective_alpha():
+    assert urls.effective_alpha("content", 0.3) == 1.0
+    assert urls.effective_alpha("collaborative", 0.3) == 0.0
+    assert urls.effective_alpha("hybrid", 0.3) == 0.3
+
+
+def test_links_carry_the_state_and_leave_out_empty_values():
+    assert urls.link("/explain", seed="A", track="B", alpha=0.25) == "/explain?seed=A&track=B&alpha=0.25"
+    assert urls.link("/", track=None) == "/"
+    assert urls.query_args("?track=A&k=10") == {"track": "A", "k": "10"}
+
+
+# ---------------------------------------------------------------- figures
+def test_every_figure_is_a_valid_plotly_figure():
+    trajectories = {"a": [1, 1, 2], "b": [2, None, 1], "c": [None, 2, None]}
+    built = [
+        figures.content_blocks({"tags": 0.3, "audio": 0.1, "artist": 0.0}),
+        figures.audio_radar("Seed", {"energy": 0.2, "tempo": 0.5}, "Track", {"energy": 0.9, "tempo": 0.4}),
+        figures.rank_by_alpha(DEFAULT_ALPHAS, [3] * 10 + [None] + [200] * 10, current_alpha=0.5, k=10),
+        figures.bump_chart((0.0, 0.5, 1.0), trajectories, {"a": "A <b>", "b": "B"}, k=2),
+        figures.overlap((0.0, 0.5, 1.0), [0.5, 1.0, 0.0]),
+        figures.metric_vs_alpha([{"method": "hybrid", "alpha": 0.0, "metric": "ndcg@10", "value": 0.1, "k": 10},
+                                 {"method": "hybrid", "alpha": 1.0, "metric": "ndcg@10", "value": 0.2, "k": 10},
+                                 {"method": "popularity", "alpha": None, "metric": "ndcg@10", "value": 0.05,
+                                  "k": 10}], "ndcg@10"),
+        figures.long_tail([1, 10, 100], [50, 5, 1]),
+        figures.log_histogram([1, 2, 4, 8], [10, 0, 3], "tracks per listener"),
+        figures.audio_distributions({"energy": {"edges": [0, 0.5, 1], "counts": [3, 4]},
+                                     "tempo": {"edges": [0, 150, 300], "counts": [1, 2]},
+                                     "valence": {"edges": [0, 0.5, 1], "counts": [2, 2]},
+                                     "liveness": {"edges": [0, 0.5, 1], "counts": [5, 0]}}),
+        figures.top_tags([["rock", 10], ["pop", 5]]),
+        figures.stage_timings({"ingest": {"seconds": 1.5}, "write": {"seconds": 0.1}}),
+        figures.empty("nothing yet"),
+    ]
+    for figure in built:  # the dicts skip plotly's validation when served: validate them here
+        assert go.Figure(figure).layout.height == figure["layout"]["height"]
+
+
+def test_bump_chart_has_one_line_per_track_and_gaps_outside_the_top_k():
+    fig = figures.bump_chart((0.0, 1.0), {"a": [1, None], "b": [2, 1]}, {"a": "A", "b": "B"}, k=2)
+    assert [trace["name"] for trace in fig["data"]] == ["A", "B"]
+    assert fig["data"][0]["y"] == [1, None]
+    assert [a["text"] for a in fig["layout"]["annotations"]] == ["A  1", "B  2", "1  B"]
+
+
+def test_lean_colour_runs_from_listeners_to_content():
+    assert figures.lean_colour(0.0) == figures.COLLAB
+    assert figures.lean_colour(0.5) == figures.NEUTRAL
+    assert figures.lean_colour(1.0) == figures.CONTENT
+
+
+# ------------------------------------------------------------- components
+def test_recommendation_list_links_each_result_to_its_explanation():
+    listing = components.recommendation_list([_rec(1, "T9"), _rec(2, "T8")], alpha=0.5, seed_id="T1")
+    text = _text(listing)
+    assert "/explain?seed=T1&track=T9&alpha=0.5" in text
+    assert "Why this?" in text
+    assert text.count('"rec-item"') == 2
+
+
+def test_without_a_seed_results_link_to_discover():
+    text = _text(components.recommendation_list([_rec(1, "T9")], alpha=0.2))
+    assert "/?track=T9&alpha=0.2" in text and "More like this" in text
+
+
+def test_the_score_bar_is_split_into_content_and_listener_parts():
+    bar = components.tracks.score_bar(0.2, 0.3, 0.5)
+    content, collab = bar.children[0].children
+    assert content.style == {"width": "20.0%"} and collab.style == {"width": "30.0%"}
+
+
+def test_an_audio_preview_only_where_a_preview_url_exists():
+    assert components.audio_player(None) is None
+    player = components.audio_player("https://example.org/a.mp3")
+    assert isinstance(player, html.Audio) and player.preload == "none"
+
+
+def test_shared_tags_are_highlighted():
+    badges = components.tag_badges(["rock", "indie", "pop"], highlight={"indie"}, limit=None)
+    assert [b.className for b in badges.children] == ["tag", "tag shared", "tag"]
+
+
+def _explanation(seed_audio, track_audio) -> Explanation:
+    return Explanation(seed=_track("A", "Seed", seed_audio), track=_track("B", "Other", track_audio),
+                       content_similarity=0.5, content_by_block={"tags": 0.5}, shared_tags=("rock",),
+                       seed_audio=seed_audio, track_audio=track_audio, shared_listeners=2, collab_similarity=0.1)
+
+
+def test_the_radar_chart_compares_both_tracks_audio():
+    shown = components.audio_comparison(_explanation({"energy": 0.1}, {"energy": 0.9}), has_audio_block=True)
+    assert isinstance(shown, dcc.Graph)
+    assert [t["name"] for t in shown.figure["data"]] == ["Seed", "Other"]
+
+
+def test_without_an_audio_block_the_radar_is_replaced_by_a_note():
+    shown = components.audio_comparison(_explanation({}, {}), has_audio_block=False)
+    assert isinstance(shown, html.P) and "no audio features" in shown.children
+
+
+def test_a_track_without_audio_features_is_named_in_the_note():
+    shown = components.audio_comparison(_explanation({"energy": 0.3}, {}), has_audio_block=True)
+    assert "No audio features for Other" in shown.children
+
+
+def test_the_track_search_filters_on_the_server(dashboard_recommender):
+    some = dashboard_recommender.tracks["name"].iloc[0]
+    options, labels = components.search_options(dashboard_recommender, some[:6], None)
+    assert options and len(options) <= 20
+    assert all(some[:6].casefold() in o["label"].casefold() for o in options)
+
+
+def test_an_empty_search_says_nothing_matches(dashboard_recommender):
+    options, labels = components.search_options(dashboard_recommender, "zzqqxx no such", None)
+    assert options == []
+    assert "No track or artist contains “zzqqxx no such”" in labels["no_options_found"]
+
+
+def test_the_selected_track_stays_among_the_options(dashboard_recommender):
+    selected = dashboard_recommender.tracks["track_id"].iloc[0]
+    options, _ = components.search_options(dashboard_recommender, "zzqqxx", selected)
+    assert [o["value"] for o in options] == [selected]
+
+
+def test_no_artifacts_page_says_how_to_build_them():
+    text = _text(components.no_artifacts("no artifact set at 'x'"))
+    assert "make artifacts" in text and "no artifact set at 'x'" in text

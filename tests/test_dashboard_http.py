@@ -1,0 +1,154 @@
+"""The dashboard served by a real gunicorn process, over HTTP: health, pages, callbacks, bad ids, no artifacts."""
+# ruff: noqa: F811  (pytest fixtures are imported from tests.dashboard_fixtures and used as arguments)
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.dashboard_fixtures import (copy_artifact_set, dashboard_artifacts, dashboard_recommender,  # noqa: F401
+                                      dashboard_server, empty_artifact_root, http_get, start_server, stop_server)
+
+PAGES = {"/": "discover-track", "/explain": "explain-empty", "/alpha": "alpha-track", "/user": "user-pick",
+         "/data": "data-stats", "/no/such/page": "There is no page here"}
+ROUTING = ".._pages_content.children..._pages_store.data.."
+DISCOVER = ("..discover-url.search...discover-track.value...discover-track.options...discover-method.value..."
+            "discover-alpha.value...discover-alpha.disabled...discover-k.value...discover-notice.children..."
+            "discover-results.children..")
+USER = ("..user-url.search...user-tabs.value...user-pick.value...user-pick.options...user-alpha.value..."
+        "user-notice.children...user-history.children...user-recs.children...user-listener-panel.style..."
+        "user-session-panel.style..")
+
+
+def page_layout(server, path: str, search: str = "") -> str:
+    """The layout the Dash Pages router returns for ``path?search``, as JSON text."""
+    status, body = server.callback(ROUTING, [{"id": "_pages_location", "property": "pathname", "value": path},
+                                             {"id": "_pages_location", "property": "search", "value": search}])
+    assert status == 200, body
+    return json.dumps(body["response"]["_pages_content"]["children"], ensure_ascii=False)
+
+
+def discover(server, search: str) -> dict:
+    """What Discover shows for a URL query string (its sync callback, as on page load)."""
+    inputs = [{"id": "discover-url", "property": "search", "value": search},
+              {"id": "discover-track", "property": "value", "value": None},
+              {"id": "discover-method", "property": "value", "value": "hybrid"},
+              {"id": "discover-alpha", "property": "value", "value": 0.5},
+              {"id": "discover-k", "property": "value", "value": 10}]
+    status, body = server.callback(DISCOVER, inputs, changed=["discover-url.search"])
+    assert status == 200, body
+    return body["response"]
+
+
+def test_healthz_reports_the_loaded_artifact_set(dashboard_server, dashboard_recommender):
+    status, body, headers = http_get(f"{dashboard_server.url}/healthz")
+    health = json.loads(body)
+    assert status == 200 and headers["Content-Type"].startswith("application/json")
+    assert health["status"] == "ok"
+    assert health["version"] == dashboard_recommender.version
+    assert health["manifest_hash"].startswith("sha256:")
+    assert health["tracks"] == len(dashboard_recommender.tracks)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_path_serves_the_app(dashboard_server, path):
+    status, body, _ = http_get(f"{dashboard_server.url}{path}")
+    assert status == 200
+    assert 'id="react-entry-point"' in body
+    assert "/vendor/bootstrap/bootstrap.min.css" in body
+
+
+@pytest.mark.parametrize("path, marker", PAGES.items())
+def test_every_page_renders_its_layout(dashboard_server, path, marker):
+    assert marker in page_layout(dashboard_server, path)
+
+
+def test_bootstrap_is_served_from_the_installed_package(dashboard_server):
+    status, body, headers = http_get(f"{dashboard_server.url}/vendor/bootstrap/bootstrap.min.css")
+    assert status == 200 and headers["Content-Type"].startswith("text/css")
+    assert "Bootstrap" in body[:300]
+    status, _, _ = http_get(f"{dashboard_server.url}/vendor/bootstrap/font/bootstrap-icons.min.css")
+    assert status == 200
+
+
+def test_discover_recommends_k_tracks_for_a_track_in_the_url(dashboard_server, dashboard_recommender):
+    seed = dashboard_recommender.tracks["track_id"].iloc[0]
+    shown = discover(dashboard_server, f"?track={seed}&alpha=0.3&k=7")
+    assert shown["discover-track"]["value"] == seed
+    assert shown["discover-alpha"]["value"] == 0.3
+    assert shown["discover-notice"]["children"] == []
+    results = json.dumps(shown["discover-results"]["children"])
+    assert results.count('"rec-item"') == 7
+    first = dashboard_recommender.recommend(seed, k=1, alpha=0.3)[0]
+    assert f"/explain?seed={seed}&track={first.track_id}&alpha=0.3" in results
+
+
+def test_a_bad_track_id_in_the_url_is_a_friendly_notice_and_a_log_line(dashboard_server):
+    shown = discover(dashboard_server, "?track=NO-SUCH-TRACK&alpha=7&k=abc")
+    notices = json.dumps(shown["discover-notice"]["children"], ensure_ascii=False)
+    assert "There is no track with id “NO-SUCH-TRACK”" in notices
+    assert "not “7”" in notices and "not “abc”" in notices
+    assert "Pick a track to start" in json.dumps(shown["discover-results"]["children"])
+    assert "discover: unknown track id 'NO-SUCH-TRACK'" in dashboard_server.wait_for_log("NO-SUCH-TRACK")
+
+
+def test_a_bad_explain_link_names_the_unknown_ids(dashboard_server, dashboard_recommender):
+    seed = dashboard_recommender.tracks["track_id"].iloc[0]
+    shown = page_layout(dashboard_server, "/explain", f"?seed={seed}&track=GONE")
+    assert "There is no track with id “GONE” (the track)" in shown
+    assert "explain: unknown track id 'GONE'" in dashboard_server.wait_for_log("'GONE'")
+
+
+def test_explain_shows_the_blocks_the_radar_and_the_ranks(dashboard_server, dashboard_recommender):
+    seed = dashboard_recommender.tracks["track_id"].iloc[0]
+    track = dashboard_recommender.recommend(seed, k=1)[0].track_id
+    shown = page_layout(dashboard_server, "/explain", f"?seed={seed}&track={track}")
+    for part in ("explain-blocks", "explain-radar", "explain-ranks", "explain-facts", "scatterpolar"):
+        assert part in shown
+
+
+def test_an_unknown_listener_is_a_friendly_notice(dashboard_server):
+    inputs = [{"id": "user-url", "property": "search", "value": "?id=nobody-at-all"},
+              {"id": "user-tabs", "property": "value", "value": "listener"},
+              {"id": "user-pick", "property": "value", "value": None},
+              {"id": "user-alpha", "property": "value", "value": 0.5},
+              {"id": "user-random", "property": "n_clicks", "value": None}]
+    status, body = dashboard_server.callback(USER, inputs, changed=["user-url.search"])
+    assert status == 200, body
+    notices = json.dumps(body["response"]["user-notice"]["children"], ensure_ascii=False)
+    assert "Listener “nobody-at-all” has no listening history" in notices
+    assert "unknown or history-less listener 'nobody-at-all'" in dashboard_server.wait_for_log("nobody-at-all")
+
+
+EVALUATION = {"chosen": {"alpha": 0.4, "rule": "best ndcg@10"}, "protocol": {"evaluated_listeners": 900},
+              "runs": [{"method": "popularity", "alpha": None, "k": 10, "metrics": {"ndcg": 0.05, "users": 900}},
+                       *[{"method": "hybrid", "alpha": a, "k": 10, "metrics": {"ndcg": 0.1 + a / 10, "users": 900}}
+                         for a in (0.0, 0.4, 1.0)]]}
+
+
+def test_a_server_without_artifacts_says_so_and_picks_them_up_when_built(empty_artifact_root, tmp_path,
+                                                                        dashboard_artifacts):
+    server = start_server(empty_artifact_root, tmp_path / "cache", tmp_path / "gunicorn.log", workers=1)
+    try:
+        status, body, _ = http_get(f"{server.url}/healthz")
+        assert status == 503 and json.loads(body)["status"] == "unavailable"
+        assert http_get(f"{server.url}/")[0] == 200
+        assert "No recommender data is loaded yet" in page_layout(server, "/")
+        assert "starting without artifacts" in server.log()
+
+        # what a build with an offline evaluation does, while the server runs
+        version = copy_artifact_set(dashboard_artifacts, empty_artifact_root, evaluation=EVALUATION)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and http_get(f"{server.url}/healthz")[0] != 200:
+            time.sleep(0.2)
+        status, body, _ = http_get(f"{server.url}/healthz")
+        assert status == 200 and json.loads(body)["version"] == version
+        assert json.loads(body)["evaluation"] is True
+
+        alpha_page = page_layout(server, "/alpha")
+        assert "The build chose α = 0.4" in alpha_page and "ndcg@10" in alpha_page
+        data_page = page_layout(server, "/data")
+        assert "of 900 listeners" in data_page and "0.1400" in data_page
+    finally:
+        stop_server(server)

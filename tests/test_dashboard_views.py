@@ -1,0 +1,121 @@
+"""engine.views: the small reshapings the dashboard shows without further arithmetic."""
+# ruff: noqa: F811  (pytest fixtures are imported from tests.dashboard_fixtures and used as arguments)
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from engine.recommender import AlphaSweep
+from engine.views import (audio_profile, concat_sweeps, evaluation_rows, evaluation_table, listener_track_count,
+                          load_evaluation, most_popular, rank_trajectories, score_parts)
+from tests.dashboard_fixtures import dashboard_artifacts, dashboard_recommender  # noqa: F401
+
+
+def test_audio_profile_puts_every_feature_on_its_range_from_0_to_1():
+    profile = audio_profile({"loudness": -60.0, "tempo": 150.0, "energy": 0.3, "valence": 1.4,
+                             "danceability": math.nan, "not_a_feature": 7.0})
+    assert profile == {"energy": 0.3, "loudness": 0.0, "valence": 1.0, "tempo": 0.5}
+
+
+def test_audio_profile_keeps_schema_order():
+    assert list(audio_profile({"tempo": 100.0, "energy": 0.5})) == ["energy", "tempo"]
+
+
+def test_score_parts_add_up_to_the_blended_score():
+    content, collab = score_parts(0.8, 0.4, alpha=0.25)
+    assert content == pytest.approx(0.2)
+    assert collab == pytest.approx(0.3)
+    assert content + collab == pytest.approx(0.25 * 0.8 + 0.75 * 0.4)
+
+
+def test_rank_trajectories_follow_each_track_across_the_lists():
+    sweep = AlphaSweep("seed", (0.0, 0.5, 1.0), (("a", "b"), ("b", "c"), ("c", "a")))
+    assert rank_trajectories(sweep) == {"a": [1, None, 2], "b": [2, 1, None], "c": [None, 2, 1]}
+
+
+def test_concat_sweeps_joins_consecutive_alpha_ranges():
+    first = AlphaSweep("s", (0.0, 0.5), (("a",), ("b",)))
+    second = AlphaSweep("s", (1.0,), (("c",),))
+    joined = concat_sweeps([first, second])
+    assert joined.alphas == (0.0, 0.5, 1.0)
+    assert joined.ranking == (("a",), ("b",), ("c",))
+
+
+def test_concat_sweeps_refuses_different_seeds():
+    with pytest.raises(ValueError, match="different seeds"):
+        concat_sweeps([AlphaSweep("s", (0.0,), (("a",),)), AlphaSweep("t", (1.0,), (("a",),))])
+
+
+def test_evaluation_rows_read_a_list_of_runs():
+    evaluation = {"runs": [
+        {"method": "hybrid", "alpha": 0.3, "k": 10, "metrics": {"ndcg@10": 0.2, "coverage": 0.1}},
+        {"method": "popularity", "k": 10, "ndcg@10": 0.08, "note": "text is skipped"},
+    ]}
+    assert evaluation_rows(evaluation) == [
+        {"method": "hybrid", "alpha": 0.3, "k": 10.0, "metric": "ndcg@10", "value": 0.2},
+        {"method": "hybrid", "alpha": 0.3, "k": 10.0, "metric": "coverage@10", "value": 0.1},
+        {"method": "popularity", "alpha": None, "k": 10.0, "metric": "ndcg@10", "value": 0.08},
+    ]
+
+
+def test_evaluation_rows_read_what_the_build_writes():
+    evaluation = {"protocol": {}, "chosen": {"alpha": 0.3}, "variants": [], "runs": [
+        {"method": "popularity", "alpha": None, "k": 10, "metrics": {"ndcg": 0.08, "users": 1500}},
+        {"method": "hybrid", "alpha": 0.3, "k": 20, "metrics": {"ndcg": 0.21, "coverage": 0.12, "users": 1500}}]}
+    assert [(r["method"], r["alpha"], r["metric"], r["value"]) for r in evaluation_rows(evaluation)] == [
+        ("popularity", None, "ndcg@10", 0.08), ("hybrid", 0.3, "ndcg@20", 0.21), ("hybrid", 0.3, "coverage@20", 0.12)]
+
+
+def test_evaluation_rows_read_runs_grouped_by_method():
+    evaluation = {"methods": {"hybrid": [{"alpha": 0.0, "metrics": {"ndcg@10": 0.1}},
+                                         {"alpha": 1.0, "metrics": {"ndcg@10": 0.2}}],
+                              "popularity": {"metrics": {"ndcg@10": 0.05}}}}
+    rows = evaluation_rows(evaluation)
+    assert [(r["method"], r["alpha"], r["value"]) for r in rows] == [
+        ("hybrid", 0.0, 0.1), ("hybrid", 1.0, 0.2), ("popularity", None, 0.05)]
+
+
+def test_no_evaluation_gives_no_rows():
+    assert evaluation_rows(None) == []
+    assert evaluation_rows({"unrelated": 1}) == []
+
+
+def test_evaluation_table_has_one_record_per_run():
+    rows = evaluation_rows({"runs": [{"method": "hybrid", "alpha": 0.5, "metrics": {"p@10": 0.1, "r@10": 0.2}},
+                                     {"method": "content", "metrics": {"p@10": 0.05}}]})
+    metrics, records = evaluation_table(rows)
+    assert metrics == ["p@10", "r@10"]
+    assert records == [{"method": "hybrid", "alpha": 0.5, "p@10": 0.1, "r@10": 0.2},
+                       {"method": "content", "alpha": None, "p@10": 0.05}]
+
+
+def test_load_evaluation_reads_the_file_in_the_artifact_set(tmp_path):
+    assert load_evaluation(tmp_path) is None
+    (tmp_path / "evaluation.json").write_text(json.dumps({"runs": []}))
+    assert load_evaluation(tmp_path) == {"runs": []}
+
+
+def test_an_unreadable_evaluation_is_logged_and_ignored(tmp_path, caplog):
+    (tmp_path / "evaluation.json").write_text("{not json")
+    assert load_evaluation(tmp_path) is None
+    assert "ignoring unreadable evaluation" in caplog.text
+
+
+def test_most_popular_orders_by_listeners_then_catalogue_order():
+    tracks = pd.DataFrame({"track_id": ["a", "b", "c", "d"], "n_listeners": [5, 9, 5, 1]})
+    assert most_popular(tracks, 3) == ["b", "a", "c"]
+
+
+def test_listener_track_count_matches_the_history(dashboard_recommender):
+    user = dashboard_recommender.random_active_user(seed=3)
+    history = dashboard_recommender.user_history(user, limit=100_000)
+    assert listener_track_count(dashboard_recommender, user) == len(history)
+
+
+def test_evaluation_table_for_one_cut_off_drops_the_suffix():
+    rows = evaluation_rows({"runs": [{"method": "hybrid", "alpha": 0.5, "k": 10, "metrics": {"ndcg": 0.2}},
+                                     {"method": "hybrid", "alpha": 0.5, "k": 20, "metrics": {"ndcg": 0.3}}]})
+    assert evaluation_table(rows, k=20) == (["ndcg"], [{"method": "hybrid", "alpha": 0.5, "ndcg": 0.3}])
