@@ -6,6 +6,13 @@ master so every worker shares the memory-mapped artifacts (and the loaded
 track table) copy-on-write.
 """
 import os
+import shutil
+import tempfile
+from pathlib import Path
+
+# prometheus-client's multiprocess mode: every worker writes its metrics here and
+# /metrics aggregates them. Set before the app (and prometheus_client) is imported.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="dashboard-metrics-"))
 
 bind = f"0.0.0.0:{int(os.environ.get('PORT', '8000'))}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -20,3 +27,19 @@ control_socket_disable = True
 accesslog = "-" if os.environ.get("ACCESS_LOG", "0") == "1" else None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+def on_starting(server):
+    """Start from an empty metrics directory (stale files would add old counts)."""
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    if directory.exists():
+        for entry in directory.iterdir():
+            entry.unlink() if entry.is_file() else shutil.rmtree(entry, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges from the aggregate."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -48,6 +48,7 @@ import pyarrow.csv as pa_csv
 from numpy.dtypes import StringDType
 
 from build.settings import CATALOGUE_FILE, LISTENING_FILE
+from engine.logs import configure_logging
 
 __all__ = [
     "CATALOGUE_COLUMNS",
@@ -689,7 +690,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="data set size (default: demo)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     started = time.perf_counter()
     write(generate(args.scale, args.seed), args.out)
     logger.info("done in %.1f s", time.perf_counter() - started)

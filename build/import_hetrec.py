@@ -30,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from build import settings
+from engine.logs import configure_logging
 
 logger = logging.getLogger(__name__)
 
@@ -428,7 +429,7 @@ def main(argv: list[str] | None = None) -> ImportReport:
     parser.add_argument("--tags-per-artist", type=int, default=10,
                         help="most used tags kept per artist (default: %(default)s)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     return import_hetrec(args.src, args.out, args.tags_per_artist)
 
 

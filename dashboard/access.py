@@ -20,7 +20,7 @@ from engine import ArtifactError, Recommender
 from engine.artifacts import MANIFEST, resolve_artifact_dir
 from engine.views import load_evaluation
 
-from . import config
+from . import config, observability
 
 __all__ = ["Loaded", "RecommenderCache", "get_recommender", "get_loaded", "cache"]
 
@@ -104,7 +104,9 @@ class RecommenderCache:
         directory = Path(key[0])
         recommender = Recommender.load(directory, verify=self.verify)
         digest = hashlib.sha256((directory / MANIFEST).read_bytes()).hexdigest()
-        loaded = Loaded(recommender, f"sha256:{digest}", load_evaluation(directory), key)
+        loaded = Loaded(observability.TimedRecommender(recommender), f"sha256:{digest}",
+                        load_evaluation(directory), key)
+        observability.set_artifact_version(recommender.version, loaded.manifest_hash)
         log.info("loaded artifact set %s from %s in %.0f ms (evaluation: %s)", recommender.version, directory,
                  1000 * (time.perf_counter() - start), "yes" if loaded.evaluation else "no")
         return loaded

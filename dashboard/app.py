@@ -1,4 +1,4 @@
-"""The Dash shell: app, navbar from the page registry, app-wide stores, static CSS and ``/healthz``.
+"""The Dash shell: app, navbar from the page registry, app-wide stores, static CSS, ``/healthz`` and ``/metrics``.
 
 Serve it with ``gunicorn -c gunicorn.conf.py dashboard.app:server``. Page logic
 lives in ``dashboard/pages/``; this module holds none.
@@ -17,21 +17,14 @@ from dash import Dash, DiskcacheManager, dcc, html
 from flask import jsonify, send_from_directory
 
 from engine import ArtifactError
+from engine.logs import configure_logging
 
-from . import access, config, ids
+from . import access, config, ids, observability
 from .components import navbar
 
 HERE = Path(__file__).resolve().parent
 SETTINGS = config.settings()
 log = logging.getLogger("dashboard")
-
-
-def _configure_logging(level: str) -> None:
-    """Send the dashboard's and engine's logs to stderr (gunicorn's error log) unless already configured."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s")
-    for name in ("dashboard", "engine"):
-        logging.getLogger(name).setLevel(level)
 
 
 def _bootstrap_dir() -> Path:
@@ -60,7 +53,7 @@ def _artifact_key() -> str:
         return f"no-artifacts:{CODE_FINGERPRINT}"
 
 
-_configure_logging(SETTINGS.log_level)
+configure_logging(SETTINGS.log_level)
 SETTINGS.cache_dir.mkdir(parents=True, exist_ok=True)
 # One cache directory for every worker: background jobs, their progress and cached results live there.
 background_manager = DiskcacheManager(diskcache.Cache(str(SETTINGS.cache_dir)), cache_by=[_artifact_key],
@@ -78,6 +71,7 @@ app = Dash(
     update_title=None,
 )
 server = app.server
+observability.install(server)
 
 
 @server.route("/vendor/bootstrap/<path:filename>")

@@ -26,7 +26,7 @@ from flask import Flask, Response, g, request
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram,
                                generate_latest, multiprocess)
 
-__all__ = ["install", "observe_query", "set_artifact_version"]
+__all__ = ["install", "observe_query", "set_artifact_version", "TimedRecommender"]
 
 log = logging.getLogger("dashboard.requests")
 
@@ -89,7 +89,7 @@ def _callback_name() -> str | None:
         return None
     body = request.get_json(silent=True) or {}
     output = body.get("output")
-    return str(output)[:200] if output else None
+    return str(output)[:500] if output else None  # bounded: one label per app callback
 
 
 def _metrics() -> Response:
@@ -129,3 +129,27 @@ def install(server: Flask) -> None:
         return response
 
     server.add_url_rule("/metrics", "metrics", _metrics)
+
+
+class TimedRecommender:
+    """A :class:`engine.Recommender` whose query methods are timed into ``engine_query_duration_seconds``.
+
+    Everything else (attributes, other methods) passes through unchanged.
+    """
+
+    TIMED = frozenset({"recommend", "recommend_for_tracks", "recommend_for_user", "explain", "search",
+                       "alpha_sweep", "rank_by_alpha", "user_history", "search_users"})
+
+    def __init__(self, recommender):
+        self._recommender = recommender
+
+    def __getattr__(self, name):
+        attribute = getattr(self._recommender, name)
+        if name not in self.TIMED:
+            return attribute
+
+        def timed(*args, **kwargs):
+            with observe_query(name):
+                return attribute(*args, **kwargs)
+
+        return timed

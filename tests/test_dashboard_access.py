@@ -1,5 +1,4 @@
 """The dashboard's per-process artifact cache: load once, follow ``current``, never drop a working set."""
-# ruff: noqa: F811  (pytest fixtures are imported from tests.dashboard_fixtures and used as arguments)
 from __future__ import annotations
 
 import json
@@ -10,7 +9,7 @@ import pytest
 
 from dashboard.access import RecommenderCache
 from engine import ArtifactError
-from tests.dashboard_fixtures import copy_artifact_set, dashboard_artifacts  # noqa: F401
+from tests.dashboard_fixtures import copy_artifact_set
 
 
 @pytest.fixture

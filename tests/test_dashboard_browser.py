@@ -3,7 +3,6 @@
 Every test drives the real gunicorn server of the session, asserts on what is
 shown, and ends by checking that the browser console has no errors.
 """
-# ruff: noqa: F811  (pytest fixtures are imported from tests.dashboard_fixtures and used as arguments)
 from __future__ import annotations
 
 import urllib.parse
@@ -15,7 +14,6 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard.components.tracks import track_label
-from tests.dashboard_fixtures import dashboard_artifacts, dashboard_recommender, dashboard_server  # noqa: F401
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.filterwarnings("ignore:HTTPResponse.getheader:DeprecationWarning")]

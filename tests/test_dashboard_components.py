@@ -1,5 +1,4 @@
 """Dashboard building blocks without a browser: URL parsing, figures, lists and notices."""
-# ruff: noqa: F811  (pytest fixtures are imported from tests.dashboard_fixtures and used as arguments)
 from __future__ import annotations
 
 import json
@@ -11,7 +10,6 @@ from dash import dcc, html
 from dashboard import components, figures, urls
 from engine import DEFAULT_ALPHAS
 from engine.recommender import Explanation, Recommendation, Track
-from tests.dashboard_fixtures import dashboard_artifacts, dashboard_recommender  # noqa: F401
 
 
 def _text(component) -> str:

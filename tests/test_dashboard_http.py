@@ -1,5 +1,4 @@
 """The dashboard served by a real gunicorn process, over HTTP: health, pages, callbacks, bad ids, no artifacts."""
-# ruff: noqa: F811  (pytest fixtures are imported from tests.dashboard_fixtures and used as arguments)
 from __future__ import annotations
 
 import json
@@ -7,8 +6,7 @@ import time
 
 import pytest
 
-from tests.dashboard_fixtures import (copy_artifact_set, dashboard_artifacts, dashboard_recommender,  # noqa: F401
-                                      dashboard_server, empty_artifact_root, http_get, start_server, stop_server)
+from tests.dashboard_fixtures import copy_artifact_set, http_get, start_server, stop_server
 
 PAGES = {"/": "discover-track", "/explain": "explain-empty", "/alpha": "alpha-track", "/user": "user-pick",
          "/data": "data-stats", "/no/such/page": "There is no page here"}

@@ -1,5 +1,4 @@
 """engine.views: the small reshapings the dashboard shows without further arithmetic."""
-# ruff: noqa: F811  (pytest fixtures are imported from tests.dashboard_fixtures and used as arguments)
 from __future__ import annotations
 
 import json
@@ -11,7 +10,6 @@ import pytest
 from engine.recommender import AlphaSweep
 from engine.views import (audio_profile, concat_sweeps, evaluation_rows, evaluation_table, listener_track_count,
                           load_evaluation, most_popular, rank_trajectories, score_parts)
-from tests.dashboard_fixtures import dashboard_artifacts, dashboard_recommender  # noqa: F401
 
 
 def test_audio_profile_puts_every_feature_on_its_range_from_0_to_1():
