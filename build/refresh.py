@@ -24,6 +24,7 @@ import pandas as pd
 from engine.artifacts import ArtifactSet, file_checksum, write_artifact_set
 from engine.collab_cache import HeavyRows
 from engine.errors import ArtifactError, InputDataError
+from engine.logs import configure_logging
 from engine.schema import TRACK_TABLE_COLUMNS
 from engine.stats import catalogue_statistics
 
@@ -47,12 +48,14 @@ class StageTimer:
 
     @contextlib.contextmanager
     def stage(self, name: str):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         yield
         seconds = time.perf_counter() - start
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        self.stages[name] = {"seconds": round(seconds, 3), "peak_rss_mb": round(peak_mb, 1)}
-        log.info("stage %s: %.2f s, peak RSS %.0f MB", name, seconds, peak_mb)
+        self.stages[name] = {"seconds": round(seconds, 3), "peak_rss_mb": round(peak_mb, 1),
+                             "cpu_seconds": round(time.process_time() - cpu_start, 3)}  # all threads
+        log.info("stage %s: %.2f s, peak RSS %.0f MB", name, seconds, peak_mb,
+                 extra={"stage": name, "seconds": round(seconds, 3), "peak_rss_mb": round(peak_mb, 1)})
 
     @property
     def total_seconds(self) -> float:
@@ -115,6 +118,8 @@ def refresh(raw: Path, out: Path, scheduler: str | None = None, force: bool = Fa
             tracks, catalogue_report = read_catalogue(paths["catalogue"])
         with timer.stage("ingest_listening"):
             listening = read_listening(paths["listening"], pd.Index(tracks["track_id"]))
+    for name, report in (("catalogue", catalogue_report), ("listening", listening.cleaning)):
+        log.info("cleaning of the %s: %s", name, json.dumps(report, sort_keys=True))
     with timer.stage("interactions"):
         plays = play_matrix(listening, len(tracks))
         tracks["n_listeners"] = np.diff(plays.indptr).astype(np.int32)
@@ -181,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--beta", type=float, default=DEFAULT_CONFIG["beta"])
     parser.add_argument("--alpha", type=float, default=DEFAULT_CONFIG["alpha"], help="default alpha")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     try:
         refresh(args.raw, args.out, scheduler=args.scheduler, force=args.force,
                 config={"weighting": args.weighting, "similarity": args.similarity, "beta": args.beta,

@@ -3,17 +3,32 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterable
 
 from .errors import InvalidParameterError
 
 
 def check_alpha(alpha) -> float:
     """Return ``alpha`` as a float, or raise if it is not a number in [0, 1]."""
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or math.isnan(alpha):
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
         raise InvalidParameterError(f"alpha must be a number in [0, 1], got {alpha!r}")
-    if not 0.0 <= float(alpha) <= 1.0:
+    try:
+        value = float(alpha)
+    except OverflowError:  # an int beyond the float range
+        value = math.inf
+    if not 0.0 <= value <= 1.0:  # also refuses NaN
         raise InvalidParameterError(f"alpha must be in [0, 1], got {alpha!r}")
-    return float(alpha)
+    return value
+
+
+def check_alphas(alphas) -> tuple[float, ...]:
+    """Return ``alphas`` as a tuple of floats, or raise if it is not a non-empty sequence of valid alphas."""
+    if isinstance(alphas, (str, bytes)) or not isinstance(alphas, Iterable):
+        raise InvalidParameterError(f"alphas must be a sequence of numbers in [0, 1], got {alphas!r}")
+    alphas = tuple(check_alpha(a) for a in alphas)
+    if not alphas:
+        raise InvalidParameterError("alphas is empty: give at least one alpha")
+    return alphas
 
 
 def check_k(k, *, name: str = "k", maximum: int | None = None) -> int:

@@ -25,6 +25,7 @@ import os
 import shutil
 import tempfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -48,6 +49,62 @@ def _crc32_of_array(array: np.ndarray) -> str:
     return f"crc32:{zlib.crc32(np.ascontiguousarray(array).reshape(-1).view(np.uint8)):08x}"
 
 
+_CRC_CHUNK = 1 << 24  # 16 MB pieces, checksummed on several threads
+
+
+def _gf2_times(matrix: list[int], vector: int) -> int:
+    total, row = 0, 0
+    while vector:
+        if vector & 1:
+            total ^= matrix[row]
+        vector >>= 1
+        row += 1
+    return total
+
+
+def _crc32_combine(crc1: int, crc2: int, length2: int) -> int:
+    """CRC-32 of ``a + b`` from ``crc(a)``, ``crc(b)`` and ``len(b)`` (zlib's ``crc32_combine``)."""
+    if length2 <= 0:
+        return crc1
+    odd = [0xEDB88320] + [1 << n for n in range(31)]  # the operator for one zero bit
+    even = [_gf2_times(odd, odd[n]) for n in range(32)]  # two zero bits
+    odd = [_gf2_times(even, even[n]) for n in range(32)]  # four zero bits
+    while True:  # apply len2 zero bytes to crc1
+        even = [_gf2_times(odd, odd[n]) for n in range(32)]
+        if length2 & 1:
+            crc1 = _gf2_times(even, crc1)
+        length2 >>= 1
+        if not length2:
+            break
+        odd = [_gf2_times(even, even[n]) for n in range(32)]
+        if length2 & 1:
+            crc1 = _gf2_times(odd, crc1)
+        length2 >>= 1
+        if not length2:
+            break
+    return crc1 ^ crc2
+
+
+def _crc32_of_arrays(arrays: dict[str, np.ndarray], threads: int = 2) -> dict[str, str]:
+    """``{name: _crc32_of_array(array)}``, with large arrays split into pieces checksummed in parallel.
+
+    zlib releases the GIL while it checksums, so the pieces run on all the
+    threads; the piece checksums are then combined into each array's CRC-32,
+    the same value as one pass would give.
+    """
+    pieces = []
+    for name, array in arrays.items():
+        flat = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+        for start in range(0, max(flat.size, 1), _CRC_CHUNK):
+            pieces.append((name, flat[start:start + _CRC_CHUNK]))
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        crcs = list(pool.map(lambda piece: zlib.crc32(piece[1]), pieces))
+    combined: dict[str, int] = {}
+    for (name, piece), crc in zip(pieces, crcs):
+        combined[name] = crc if name not in combined else _crc32_combine(combined[name], crc, piece.size)
+    return {name: f"crc32:{crc:08x}" for name, crc in combined.items()}
+
+
 def file_checksum(path: Path, algorithm: str = "sha256", chunk: int = 1 << 22) -> str:
     """Hex digest of a file, read in chunks (inputs can be hundreds of MB)."""
     import hashlib
@@ -61,6 +118,8 @@ def file_checksum(path: Path, algorithm: str = "sha256", chunk: int = 1 << 22) -
 
 def resolve_artifact_dir(path: str | os.PathLike) -> Path:
     """The directory of one artifact set: ``path`` itself if it has a manifest, else ``path/current``."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ArtifactError(f"an artifact path must be a path or a string, got {path!r}")
     path = Path(path)
     if (path / MANIFEST).is_file():
         return path
@@ -111,7 +170,8 @@ def write_artifact_set(root: str | os.PathLike, version: str, arrays: dict[str, 
             np.save(file, array, allow_pickle=False)
             entries[name] = {"file": file.name, "dtype": array.dtype.str, "shape": list(array.shape),
                              "bytes": file.stat().st_size, "checksum": _crc32_of_array(array)}
-        tracks.to_parquet(staging / TRACK_TABLE, index=False)
+        # Uncompressed: the table is small and every load decodes it (snappy roughly doubles that).
+        tracks.to_parquet(staging / TRACK_TABLE, index=False, compression=None)
         manifest = {**manifest, "schema_version": SCHEMA_VERSION, "version": version,
                     "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     "arrays": entries,
@@ -170,9 +230,13 @@ def _prune(root: Path, keep: int) -> None:
                    and not p.name.startswith(".")), key=lambda p: p.name, reverse=True)
     for old in sets[keep:]:
         if old.name != current:
-            # Processes still serving an old set keep their mapped pages: unlinking is safe.
-            shutil.rmtree(old, ignore_errors=True)
-    for stale in root.glob(".tmp-*"):  # left by a killed build
+            # Hidden first, in one rename: a build killed while deleting leaves no half-deleted set in
+            # sight, only a hidden directory the next build removes. Processes still serving an old set
+            # keep their mapped pages: unlinking is safe.
+            doomed = root / f".old-{old.name}"
+            os.rename(old, doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
+    for stale in [*root.glob(".tmp-*"), *root.glob(".old-*")]:  # left by a killed build
         shutil.rmtree(stale, ignore_errors=True)
     for stale_link in root.glob(f".{CURRENT}.*"):  # a link a killed build never renamed
         if stale_link.is_symlink():
@@ -214,16 +278,24 @@ class ArtifactSet:
                 manifest = json.load(handle)
         except (OSError, json.JSONDecodeError) as exc:
             raise ArtifactError(f"cannot read {str(directory / MANIFEST)!r}: {exc}; {_REBUILD_HINT}") from exc
+        if not isinstance(manifest, dict):
+            raise ArtifactError(f"{str(directory / MANIFEST)!r} is not a manifest (it holds a JSON "
+                                f"{type(manifest).__name__}); {_REBUILD_HINT}")
         found = manifest.get("schema_version")
         if found != SCHEMA_VERSION:
             raise ArtifactError(f"artifact set {str(directory)!r} has schema version {found!r}, this code "
                                 f"reads version {SCHEMA_VERSION}; {_REBUILD_HINT}")
+        # What write_artifact_set always records; a manifest without it was cut or edited.
+        for key, kind in (("version", str), ("arrays", dict), ("track_table", dict)):
+            if not isinstance(manifest.get(key), kind):
+                raise ArtifactError(f"the manifest of artifact set {str(directory)!r} has no valid {key!r} entry; "
+                                    f"{_REBUILD_HINT}")
         artifacts = cls(directory, manifest)
-        for name in manifest.get("arrays", {}):
-            array = artifacts.array(name)
-            if verify:
-                expected = manifest["arrays"][name]["checksum"]
-                if _crc32_of_array(array) != expected:
+        arrays = {name: artifacts.array(name) for name in manifest.get("arrays", {})}
+        if verify:
+            found = _crc32_of_arrays(arrays)
+            for name in arrays:
+                if found[name] != manifest["arrays"][name]["checksum"]:
                     raise ArtifactError(f"artifact file {str(directory / (name + '.npy'))!r} does not match "
                                         f"its checksum in the manifest (altered or corrupt); {_REBUILD_HINT}")
         table = directory / TRACK_TABLE

@@ -334,6 +334,13 @@ class ContentIndex:
         if "tags" in self.parts and "tags_csc" not in self.parts:
             self.parts["tags_csc"] = self.parts["tags"].tocsc()
         self._by_name = {b.name: b for b in self.blocks}
+        self._plan: _QueryPlan | None = None
+
+    def prepare(self) -> "ContentIndex":
+        """Build the query structures now instead of on the first query (a few ms at full scale)."""
+        if self._plan is None:
+            self._plan = _QueryPlan(self)
+        return self
 
     @property
     def block_names(self) -> list[str]:
@@ -357,10 +364,7 @@ class ContentIndex:
         """
         seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
         weights = np.ones(len(seeds)) if weights is None else np.asarray(weights, dtype=np.float64)
-        out = np.zeros(self.n_tracks, dtype=np.float64)
-        for block in self.blocks:
-            self._add_block_similarity(block, seeds, weights, out)
-        return out
+        return self.prepare()._plan.similarity(seeds, weights)
 
     def similarity_by_block(self, i: int, j: int) -> dict[str, float]:
         """``{block: w_b * cos_b(i, j)}`` for two tracks; the values sum to ``content(i, j)``."""
@@ -467,3 +471,167 @@ class ContentIndex:
             else:
                 parts[f"{block.name}_codes"] = arrays[f"content_{block.name}_codes"]
         return cls(blocks, n_tracks, parts)
+
+
+#: One-hot blocks at most this wide are folded into combined code tables of :class:`_QueryPlan`.
+_SMALL_BLOCK = 64
+#: Largest number of possible code tuples of one group of small blocks.
+_MAX_COMBOS = 256
+
+
+class _QueryPlan:
+    """Query-time layout of a :class:`ContentIndex`: each block in the form that is cheapest to score.
+
+    A query costs a handful of passes over the catalogue instead of one per block:
+
+    * small one-hot blocks (key, mode, time signature, genre) and the era
+      block depend only on a track's codes. They are packed into groups (at
+      most ``_MAX_COMBOS`` possible code tuples each); within a group the
+      similarity of every pair of tuples present is precomputed (``pair_``, a
+      few MB). Each track is mapped to its *combo*, the tuple of its group
+      tuples; a query reads the seed's rows of ``pair_``, scores every combo
+      (a few thousand) and gathers the combo values in one pass;
+    * large one-hot blocks (artist) touch only the tracks sharing a seed's
+      value, through an inverted index (tracks sorted by code);
+    * the tags block is scattered column by column from its CSC form (the
+      seed's tags only), or multiplied as CSR when a profile covers many tags;
+    * the dense audio block is one matrix-vector product in float64, from a
+      transposed copy so that the product streams memory.
+
+    Every value is the same float64 arithmetic as the block definitions, so
+    the result equals ``X @ profile`` up to the order of float additions.
+    """
+
+    def __init__(self, index: "ContentIndex"):
+        parts, n = index.parts, index.n_tracks
+        self.n_tracks = n
+        self.tags = parts.get("tags")
+        if self.tags is not None:
+            csc = parts["tags_csc"]
+            self.csc_indptr = np.asarray(csc.indptr, dtype=np.int64)
+            self.csc_indices = np.asarray(csc.indices, dtype=np.intp)
+            self.csc_data = np.asarray(csc.data, dtype=np.float64)
+            # float64 copy for whole-block products: scipy would compute float32 @ float64 in float32.
+            self.tags64 = sp.csr_matrix((np.asarray(self.tags.data, dtype=np.float64), self.tags.indices,
+                                         self.tags.indptr), shape=self.tags.shape)
+        audio = parts.get("audio")
+        self.audio_t = None if audio is None else np.ascontiguousarray(np.asarray(audio, dtype=np.float64).T)
+        era_table = np.asarray(parts["era_table"], dtype=np.float64) if "era_table" in parts else None
+        small, self.large = [], []
+        for block in index.blocks:
+            if block.kind == "coded" or (block.kind == "onehot" and block.stop - block.start <= _SMALL_BLOCK):
+                codes = np.asarray(parts["era_codes" if block.kind == "coded" else f"{block.name}_codes"],
+                                   dtype=np.int64)
+                width = len(era_table) if block.kind == "coded" else block.stop - block.start
+                small.append((block, codes, width))
+            elif block.kind == "onehot":
+                codes = np.asarray(parts[f"{block.name}_codes"], dtype=np.int64)
+                order = np.argsort(codes, kind="stable")
+                bounds = np.searchsorted(codes[order], np.arange(block.stop - block.start + 1))
+                self.large.append((block, codes, order.astype(np.intp), bounds))
+        # Per group: the tuple id of every track and the tuple x tuple similarity.
+        self.tuple_of_track, self.pair = [], []
+        for members in _pack(small):
+            key = np.zeros(n, dtype=np.int64)
+            for _, codes, width in members:  # mixed radix, missing code -1 -> digit 0
+                key = key * (width + 1) + (codes + 1)
+            _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+            pair = None
+            for block, codes, _ in members:
+                digit = codes[first]  # the block's code in each tuple (-1 = missing)
+                if block.kind == "coded":
+                    rows = np.where(digit[:, None] >= 0, era_table[np.maximum(digit, 0)], 0.0)
+                    part = rows @ rows.T
+                else:
+                    part = (digit[:, None] == digit[None, :]) & (digit[:, None] >= 0)
+                    part = part * block.weight
+                pair = part if pair is None else pair + part
+            self.tuple_of_track.append(inverse.astype(np.intp))
+            self.pair.append(pair)
+        if self.pair:
+            key = np.zeros(n, dtype=np.int64)
+            for pair, tuples in zip(self.pair, self.tuple_of_track):
+                key = key * len(pair) + tuples
+            _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+            self.combo_of_track = inverse.astype(np.intp)
+            self.combo_tuples = [tuples[first] for tuples in self.tuple_of_track]
+
+    # ------------------------------------------------------------ scoring
+    def similarity(self, seeds: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """``sum_i weights[i] * content(seeds[i], .)``, shape (n_tracks,), float64."""
+        single = len(seeds) == 1 and weights[0] == 1.0
+        if self.pair:
+            combo_values = None
+            for pair, tuple_of_track, combo_tuple in zip(self.pair, self.tuple_of_track, self.combo_tuples):
+                seed_tuples = tuple_of_track[seeds]
+                row = pair[seed_tuples[0]] if single else weights @ pair[seed_tuples]
+                values = row[combo_tuple]
+                combo_values = values if combo_values is None else combo_values + values
+            out = combo_values[self.combo_of_track]
+        else:
+            out = np.zeros(self.n_tracks, dtype=np.float64)
+        if self.audio_t is not None:
+            out += (weights @ self.audio_t[:, seeds].T) @ self.audio_t
+        if self.tags is not None:
+            self._add_tags(seeds, weights, out)
+        for block, codes, order, bounds in self.large:
+            self._add_large(block, codes, order, bounds, seeds, weights, out)
+        return out
+
+    @staticmethod
+    def _add_large(block, codes, order, bounds, seeds, weights, out) -> None:
+        """Add a wide one-hot block: only the tracks sharing a seed's value change."""
+        seed_codes = codes[seeds]
+        if len(seeds) == 1:  # the common case: one seed, one value, no grouping needed
+            value = int(seed_codes[0])
+            if value >= 0:
+                out[order[bounds[value]:bounds[value + 1]]] += weights[0] * block.weight
+            return
+        known = seed_codes >= 0
+        if not known.any():
+            return
+        values, inverse = np.unique(seed_codes[known], return_inverse=True)
+        per_value = np.bincount(inverse, weights=weights[known]) * block.weight
+        for value, amount in zip(values.tolist(), per_value):
+            out[order[bounds[value]:bounds[value + 1]]] += amount
+
+    def _add_tags(self, seeds, weights, out) -> None:
+        csr = self.tags
+        if len(seeds) == 1:  # the seed's own tags, in column order, are the profile
+            lo, hi = csr.indptr[seeds[0]], csr.indptr[seeds[0] + 1]
+            columns = np.asarray(csr.indices[lo:hi], dtype=np.int64)
+            values = weights[0] * csr.data[lo:hi]
+            nonzero = values != 0
+            columns, profile_values = columns[nonzero], values[nonzero]
+        else:
+            profile = np.zeros(csr.shape[1])
+            for seed, w in zip(seeds.tolist(), weights):  # w stays a float64 scalar: the products are float64
+                lo, hi = csr.indptr[seed], csr.indptr[seed + 1]
+                profile[csr.indices[lo:hi]] += w * csr.data[lo:hi]
+            columns = np.flatnonzero(profile)
+            profile_values = profile[columns]
+        indptr = self.csc_indptr
+        if indptr[columns + 1].sum() - indptr[columns].sum() > len(self.csc_data) // 3:
+            dense = np.zeros(csr.shape[1])
+            dense[columns] = profile_values
+            out += self.tags64 @ dense  # a profile over many tags: one pass over the whole block
+            return
+        for column, value in zip(columns.tolist(), profile_values):
+            lo, hi = indptr[column], indptr[column + 1]
+            rows = self.csc_indices[lo:hi]  # unique within a column, so += is a scatter-add
+            out[rows] += value * self.csc_data[lo:hi]
+
+
+def _pack(small: list) -> list[list]:
+    """Consecutive groups of ``(block, codes, width)`` with at most ``_MAX_COMBOS`` code tuples each."""
+    groups, current, size = [], [], 1
+    for member in small:
+        width = member[2] + 1
+        if current and size * width > _MAX_COMBOS:
+            groups.append(current)
+            current, size = [], 1
+        current.append(member)
+        size *= width
+    if current:
+        groups.append(current)
+    return groups

@@ -18,6 +18,13 @@ content alone and ``alpha = 0`` by listening behaviour alone.
 Ranking is by score, then by number of listeners, then by catalogue position,
 so equal scores are ordered deterministically (a cold seed at ``alpha = 0``
 falls back to popularity).
+
+Fast path (:meth:`HybridScorer.raw_scores` + :meth:`HybridScorer.top`): the
+ranking is found on ``content_raw * a + collab_raw * b`` (the blend up to a
+constant, two passes over the catalogue instead of a dozen), every track
+within a rounding margin of the k-th is kept as a contender, and the
+contenders are rescored with the formula above and ordered by it. The result
+is exactly the top ``k`` of the documented scoring, with the documented scores.
 """
 from __future__ import annotations
 
@@ -25,10 +32,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .collab_cache import HeavyRows
 from .collaborative import CollaborativeModel
 from .content import ContentIndex
 
-__all__ = ["HybridScorer", "ScoredTracks", "minmax_normalise", "top_k"]
+__all__ = ["HybridScorer", "RawScores", "ScoredTracks", "minmax_normalise", "top_k"]
+
+#: Block length of the chunk maxima that bound the k-th best score from below.
+_CHUNK = 64
 
 
 def minmax_normalise(values: np.ndarray, candidates: np.ndarray) -> np.ndarray:
@@ -83,6 +94,56 @@ class ScoredTracks:
         return alpha * self.content + (1.0 - alpha) * self.collab
 
 
+def _range_over_candidates(values: np.ndarray, excluded: np.ndarray, filler: int):
+    """``(lo, hi)`` of ``values`` over the candidates, or None when constant there (see minmax_normalise).
+
+    Overwrites the excluded entries with a candidate's value, so that one
+    ``min`` and one ``max`` over the whole array see the candidates only.
+    """
+    if excluded.size:
+        values[excluded] = values[filler]
+    lo, hi = float(values.min()), float(values.max())
+    if hi - lo <= 1e-12 * max(1.0, abs(hi)):
+        return None
+    return lo, hi
+
+
+@dataclass
+class RawScores:
+    """Unnormalised component scores of one query and what normalising them needs.
+
+    Attributes
+    ----------
+    content_raw, collab_raw : ndarray of shape (n_tracks,), float64
+        The unnormalised similarities (values at excluded tracks are not meaningful).
+    excluded : ndarray of shape (n_excluded,), int64
+        Sorted track indices that are not candidates (the seeds and ``exclude``).
+    n_candidates : int
+    content_range, collab_range : (float, float) or None
+        ``(min, max)`` over the candidates; None for a component constant there.
+    """
+
+    content_raw: np.ndarray
+    collab_raw: np.ndarray
+    excluded: np.ndarray
+    n_candidates: int
+    content_range: tuple[float, float] | None
+    collab_range: tuple[float, float] | None
+
+    @staticmethod
+    def _normalised(values: np.ndarray, bounds) -> np.ndarray:
+        if bounds is None:
+            return np.zeros(len(values), dtype=np.float64)
+        lo, hi = bounds
+        return np.clip((values - lo) / (hi - lo), 0.0, 1.0)
+
+    def at(self, rows: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(score, content, collab)`` of candidate ``rows`` exactly as the module docstring defines them."""
+        content = self._normalised(self.content_raw[rows], self.content_range)
+        collab = self._normalised(self.collab_raw[rows], self.collab_range)
+        return alpha * content + (1.0 - alpha) * collab, content, collab
+
+
 class HybridScorer:
     """Composes a :class:`ContentIndex` and a :class:`CollaborativeModel` into ranked lists.
 
@@ -92,12 +153,166 @@ class HybridScorer:
     collab : CollaborativeModel
     popularity : ndarray of shape (n_tracks,)
         Number of listeners per track, the tie-breaker.
+    heavy : HeavyRows, optional
+        Precomputed exact collaborative rows of the most expensive seeds.
     """
 
-    def __init__(self, content: ContentIndex, collab: CollaborativeModel, popularity: np.ndarray):
+    def __init__(self, content: ContentIndex, collab: CollaborativeModel, popularity: np.ndarray,
+                 heavy: HeavyRows | None = None):
         self.content = content
         self.collab = collab
         self.popularity = np.asarray(popularity)
+        self.heavy = heavy
+        self._popularity_rank: np.ndarray | None = None
+
+    def prepare(self) -> "HybridScorer":
+        """Build the query structures now rather than on the first query."""
+        self.content.prepare()
+        self._tie_rank()
+        return self
+
+    def _tie_rank(self) -> np.ndarray:
+        """Position of each track in the tie-break order (more listeners first, then catalogue order)."""
+        if self._popularity_rank is None:
+            order = np.lexsort((np.arange(len(self.popularity)), -self.popularity))
+            rank = np.empty(len(order), dtype=np.int64)
+            rank[order] = np.arange(len(order))
+            self._popularity_rank = rank
+        return self._popularity_rank
+
+    def collab_scores(self, seeds: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """``collab.scores(seeds, weights)``, reading precomputed rows for heavy seeds."""
+        if self.heavy is None:
+            return self.collab.scores(seeds, weights)
+        slots = self.heavy.slots(seeds)
+        cached = slots >= 0
+        if not cached.any():
+            return self.collab.scores(seeds, weights)
+        if cached.all() and len(seeds) == 1 and weights[0] == 1.0:
+            return self.heavy.row(int(slots[0]))
+        light = ~cached
+        out = self.collab.scores(seeds[light], weights[light]) if light.any() else \
+            np.zeros(self.n_tracks, dtype=np.float64)
+        for slot, weight in zip(slots[cached].tolist(), weights[cached]):
+            self.heavy.add_to(out, slot, weight)
+        return out
+
+    def collab_pair(self, i: int, j: int) -> float:
+        """``collab(i, j)``: a stored row's entry for a heavy seed, else the shared-listener sum."""
+        if self.heavy is not None:
+            slot = int(self.heavy.slots(np.array([i]))[0])
+            if slot >= 0:
+                return self.heavy.value(slot, j)
+        return self.collab.similarity_pair(i, j)
+
+    # ----------------------------------------------------------- fast path
+    def raw_scores(self, seeds, weights=None, exclude=None) -> RawScores:
+        """Unnormalised component scores and their ranges over the candidates (see :meth:`score`)."""
+        seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
+        weights = np.ones(len(seeds)) if weights is None else np.asarray(weights, dtype=np.float64)
+        weights = weights / weights.sum()
+        n = self.n_tracks
+        if exclude is None and len(seeds) == 1:  # one seed: skip the set operations
+            excluded = seeds
+            filler = 1 if seeds[0] == 0 else 0  # the first candidate
+        else:
+            excluded = np.unique(seeds) if exclude is None else \
+                np.union1d(seeds, np.asarray(exclude, dtype=np.int64))
+            gaps = np.flatnonzero(excluded != np.arange(len(excluded)))
+            filler = int(gaps[0]) if gaps.size else len(excluded)  # the first candidate
+        content_raw = self.content.similarity(seeds, weights)
+        collab_raw = self.collab_scores(seeds, weights)
+        if filler >= n:
+            return RawScores(content_raw, collab_raw, excluded, 0, None, None)
+        return RawScores(content_raw, collab_raw, excluded, n - len(excluded),
+                         _range_over_candidates(content_raw, excluded, filler),
+                         _range_over_candidates(collab_raw, excluded, filler))
+
+    def top(self, raw: RawScores, alpha: float, k: int) -> np.ndarray:
+        """Top-``k`` track indices at ``alpha``, best first: the same list as :meth:`rank`."""
+        k = min(k, raw.n_candidates)
+        if k <= 0:
+            return np.empty(0, dtype=np.int64)
+        contenders = self._contenders(raw, alpha, k)
+        score = raw.at(contenders, alpha)[0]
+        if len(contenders) > k:
+            kth = np.partition(score, len(score) - k)[len(score) - k]
+            above = np.flatnonzero(score > kth)
+            tied = np.flatnonzero(score == kth)
+            need = k - len(above)
+            if len(tied) > need:  # ties at the k-th score: more listeners, then catalogue order, win
+                tie_rank = self._tie_rank()[contenders[tied]]
+                tied = tied[np.argpartition(tie_rank, need - 1)[:need]]
+            keep = np.concatenate((above, tied))
+            contenders, score = contenders[keep], score[keep]
+        order = np.lexsort((contenders, -self.popularity[contenders], -score))
+        return contenders[order[:k]]
+
+    def ranks_of(self, raw: RawScores, alphas, track: int) -> list[int | None]:
+        """1-based rank of ``track`` at each alpha, as :meth:`rank_of` gives it (None if excluded).
+
+        Normalises once and compares over the candidates only, instead of
+        rebuilding the full score arrays for every alpha.
+        """
+        position = np.searchsorted(raw.excluded, track)
+        if position < len(raw.excluded) and raw.excluded[position] == track:
+            return [None for _ in alphas]
+        candidates = np.ones(self.n_tracks, dtype=bool)
+        candidates[raw.excluded] = False
+        rows = np.flatnonzero(candidates)
+        _, content, collab = raw.at(rows, 0.0)
+        tie_rank = self._tie_rank()[rows]
+        mine = int(np.searchsorted(rows, track))
+        ranks = []
+        for alpha in alphas:
+            score = alpha * content + (1.0 - alpha) * collab  # the documented blend, as RawScores.at
+            own = score[mine]
+            better = int(np.count_nonzero(score > own))
+            equal = score == own
+            if np.count_nonzero(equal) > 1:  # ties: more listeners, then catalogue order, rank first
+                better += int(np.count_nonzero(tie_rank[equal] < tie_rank[mine]))
+            ranks.append(better + 1)
+        return ranks
+
+    def _contenders(self, raw: RawScores, alpha: float, k: int) -> np.ndarray:
+        """Candidates that may be in the top ``k``: a superset of the exact top-k and of its ties.
+
+        Ranks on ``content_raw * a + collab_raw * b``, which differs from the
+        documented score by a constant plus rounding; ``margin`` bounds twice
+        that rounding, so no track of the exact top-k (or tied with its k-th)
+        falls below the k-th approximate score minus the margin.
+        """
+        a = alpha / (raw.content_range[1] - raw.content_range[0]) if raw.content_range and alpha > 0 else 0.0
+        b = (1.0 - alpha) / (raw.collab_range[1] - raw.collab_range[0]) \
+            if raw.collab_range and alpha < 1 else 0.0
+        if a and b:
+            approx = raw.content_raw * a
+            approx += raw.collab_raw * b
+        elif a or b:
+            approx = raw.content_raw * a if a else raw.collab_raw * b
+        else:
+            approx = np.zeros(self.n_tracks, dtype=np.float64)
+        approx[raw.excluded] = -np.inf
+        magnitude = 1.0
+        for factor, bounds in ((a, raw.content_range), (b, raw.collab_range)):
+            if factor:
+                magnitude += factor * max(abs(bounds[0]), abs(bounds[1]))
+        margin = 1e-12 * magnitude
+        # Split the tracks into groups (strided: a column-wise max is one fast pass); the k-th
+        # largest group maximum is a lower bound of the k-th largest score.
+        n = len(approx)
+        full = n - n % _CHUNK
+        maxima = approx[:full].reshape(_CHUNK, -1).max(axis=0)
+        if full < n:
+            maxima = np.append(maxima, approx[full:].max())
+        bound = np.partition(maxima, len(maxima) - k)[len(maxima) - k] if len(maxima) >= k else -np.inf
+        if np.isfinite(bound):
+            pool = np.flatnonzero(approx >= bound - margin)
+        else:
+            pool = np.flatnonzero(approx > -np.inf)
+        values = approx[pool]
+        kth = np.partition(values, len(values) - k)[len(values) - k]
+        return pool[values >= kth - margin]
 
     @property
     def n_tracks(self) -> int:
@@ -121,7 +336,7 @@ class HybridScorer:
         if exclude is not None:
             candidates[np.asarray(exclude, dtype=np.int64)] = False
         content_raw = self.content.similarity(seeds, weights)
-        collab_raw = self.collab.scores(seeds, weights)
+        collab_raw = self.collab_scores(seeds, weights)
         return ScoredTracks(minmax_normalise(content_raw, candidates),
                             minmax_normalise(collab_raw, candidates),
                             content_raw, collab_raw, candidates)

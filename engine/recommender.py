@@ -10,6 +10,7 @@ Scoring is documented in :mod:`engine.hybrid`: ``score = alpha * content +
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from dataclasses import dataclass, field
 
@@ -17,12 +18,13 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ._validation import check_alpha, check_k
-from .artifacts import ArtifactSet
+from ._validation import check_alpha, check_alphas, check_k
+from .artifacts import _REBUILD_HINT, ArtifactSet
+from .collab_cache import HeavyRows
 from .collaborative import CollaborativeModel
 from .content import Block, ContentIndex
-from .errors import InvalidParameterError, UnknownTrackError
-from .hybrid import HybridScorer, ScoredTracks
+from .errors import ArtifactError, InvalidParameterError, UnknownTrackError
+from .hybrid import HybridScorer, RawScores
 from .schema import AUDIO_FEATURES
 from .search import TrackSearch
 from .users import UserIndex
@@ -133,18 +135,22 @@ class Recommender:
         self.users = users
         self.manifest = manifest
         self.directory = directory
-        # Plain Python columns: building result objects must not go through pandas row access.
+        # Plain columns: building result objects must not go through pandas row access
+        # (tens of microseconds per row). Per-row conversions happen on access, not here.
         self._ids = tracks["track_id"].tolist()
         self._names = tracks["name"].tolist()
         self._artists = tracks["artist"].tolist()
-        self._years = [_optional_int(y) for y in tracks["year"].tolist()]
-        self._previews = [_optional_str(u) for u in tracks["spotify_preview_url"].tolist()]
+        self._years = tracks["year"].to_numpy(dtype=np.float64, na_value=np.nan)
+        # Text shown for a few rows per query: read from the (arrow-backed) column on access.
+        self._previews = tracks["spotify_preview_url"].array
+        self._genres = tracks["genre"].array
+        self._tag_text = tracks["tags"].array
         self._listeners = tracks["n_listeners"].to_numpy()
-        self._row_of = {tid: i for i, tid in enumerate(self._ids)}
-        self._search = TrackSearch(tracks["name"].tolist(), tracks["artist"].tolist(),
-                                   tracks["n_listeners"].to_numpy())
-        self._tags = [tuple(t.split(", ")) if t else () for t in tracks["tags"].fillna("").tolist()]
+        self._plays = tracks["n_plays"].to_numpy()
+        self._row_of = dict(zip(self._ids, range(len(self._ids))))
+        self._search_index: TrackSearch | None = None  # built on the first search (~0.1 s at full scale)
         self._audio_columns = [c for c in AUDIO_FEATURES if c in tracks and tracks[c].notna().any()]
+        self._audio = tracks[self._audio_columns].to_numpy(dtype=np.float64, na_value=np.nan)
 
     # ------------------------------------------------------------ loading
     @classmethod
@@ -157,17 +163,24 @@ class Recommender:
         artifacts = ArtifactSet.open(path, verify=verify)
         manifest = artifacts.manifest
         tracks = artifacts.track_table()
-        n_tracks, n_users = len(tracks), manifest["counts"]["users"]
-        blocks = [Block(**b) for b in manifest["content"]["blocks"]]
-        content = ContentIndex.from_arrays(blocks, n_tracks, artifacts.arrays_with_prefix("content_"))
-        left = sp.csr_matrix((artifacts.array("collab_left.data"), artifacts.array("collab_left.indices"),
-                              artifacts.array("collab_left.indptr")), shape=(n_tracks, n_users), copy=False)
-        right = sp.csr_matrix((artifacts.array("collab_right.data"), artifacts.array("collab_right.indices"),
-                               artifacts.array("collab_right.indptr")), shape=(n_users, n_tracks), copy=False)
-        collab = CollaborativeModel.from_matrices(left, right, **manifest["collaborative"]["params"])
-        users = UserIndex(artifacts.array("user_ids"), artifacts.array("collab_right.indptr"),
-                          artifacts.array("collab_right.indices"), artifacts.array("user_playcounts"))
-        scorer = HybridScorer(content, collab, tracks["n_listeners"].to_numpy())
+        try:
+            n_tracks, n_users = len(tracks), manifest["counts"]["users"]
+            blocks = [Block(**b) for b in manifest["content"]["blocks"]]
+            content = ContentIndex.from_arrays(blocks, n_tracks, artifacts.arrays_with_prefix("content_"))
+            left = sp.csr_matrix((artifacts.array("collab_left.data"), artifacts.array("collab_left.indices"),
+                                  artifacts.array("collab_left.indptr")), shape=(n_tracks, n_users), copy=False)
+            right = sp.csr_matrix((artifacts.array("collab_right.data"), artifacts.array("collab_right.indices"),
+                                   artifacts.array("collab_right.indptr")), shape=(n_users, n_tracks), copy=False)
+            collab = CollaborativeModel.from_matrices(left, right, **manifest["collaborative"]["params"])
+            users = UserIndex(artifacts.array("user_ids"), artifacts.array("collab_right.indptr"),
+                              artifacts.array("collab_right.indices"), artifacts.array("user_playcounts"))
+            heavy = HeavyRows.from_arrays(artifacts.arrays_with_prefix("collab_"), n_tracks) \
+                if "collab_heavy_rows" in artifacts else None
+            scorer = HybridScorer(content, collab, tracks["n_listeners"].to_numpy(), heavy).prepare()
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            # The checks above passed, but the manifest does not describe its arrays (cut or edited by hand).
+            raise ArtifactError(f"the manifest of artifact set {str(artifacts.directory)!r} does not match its "
+                                f"arrays ({type(exc).__name__}: {exc}); {_REBUILD_HINT}") from exc
         return cls(tracks, scorer, users, manifest, str(artifacts.directory))
 
     # ----------------------------------------------------------- lookups
@@ -196,13 +209,16 @@ class Recommender:
         return self._track_at(self.track_index(track_id))
 
     def _track_at(self, row: int) -> Track:
-        r = self.tracks.iloc[row]
-        audio = {c: float(r[c]) for c in self._audio_columns if pd.notna(r[c])}
-        return Track(track_id=r["track_id"], name=r["name"], artist=r["artist"],
-                     year=_optional_int(r["year"]), tags=self._tags[row],
-                     genre=_optional_str(r["genre"]),
-                     preview_url=_optional_str(r["spotify_preview_url"]),
-                     n_listeners=int(r["n_listeners"]), n_plays=int(r["n_plays"]), audio=audio)
+        audio = {c: float(v) for c, v in zip(self._audio_columns, self._audio[row]) if not math.isnan(v)}
+        return Track(track_id=self._ids[row], name=self._names[row], artist=self._artists[row],
+                     year=_optional_int(self._years[row]), tags=self._tags_at(row),
+                     genre=_optional_str(self._genres[row]),
+                     preview_url=_optional_str(self._previews[row]),
+                     n_listeners=int(self._listeners[row]), n_plays=int(self._plays[row]), audio=audio)
+
+    def _tags_at(self, row: int) -> tuple[str, ...]:
+        text = self._tag_text[row]
+        return tuple(text.split(", ")) if isinstance(text, str) and text else ()
 
     # ---------------------------------------------------------- recommend
     def recommend(self, track_id: str, k: int = 10, alpha: float = 0.5) -> list[Recommendation]:
@@ -218,8 +234,7 @@ class Recommender:
         """Tracks for a session or playlist (``track_ids``, equally weighted), never one of the seeds."""
         k, alpha = check_k(k, maximum=MAX_K), check_alpha(alpha)
         seeds = self._seed_rows(track_ids)
-        scored = self.scorer.score(seeds)
-        return self._recommendations(scored, alpha, k)
+        return self._recommendations(self.scorer.raw_scores(seeds), alpha, k)
 
     def recommend_for_user(self, user_id: str, k: int = 10, alpha: float = 0.5) -> list[Recommendation]:
         """Tracks for a listener from their history, never one they already played.
@@ -228,8 +243,8 @@ class Recommender:
         """
         k, alpha = check_k(k, maximum=MAX_K), check_alpha(alpha)
         seeds, counts = self.users.history(self.users.code(user_id))
-        scored = self.scorer.score(seeds, 1.0 + np.log(np.maximum(counts, 1)))
-        return self._recommendations(scored, alpha, k)
+        weights = 1.0 + np.log(np.maximum(counts, 1))
+        return self._recommendations(self.scorer.raw_scores(seeds, weights), alpha, k)
 
     def _seed_rows(self, track_ids) -> np.ndarray:
         if isinstance(track_ids, str) or not hasattr(track_ids, "__iter__"):
@@ -241,17 +256,17 @@ class Recommender:
             raise InvalidParameterError(f"at most {MAX_SEEDS} seed tracks, got {len(track_ids)}")
         return np.unique([self.track_index(t) for t in track_ids])
 
-    def _recommendations(self, scored: ScoredTracks, alpha: float, k: int) -> list[Recommendation]:
-        rows = self.scorer.rank(scored, alpha, k)
-        blended = scored.blend(alpha)
+    def _recommendations(self, raw: RawScores, alpha: float, k: int) -> list[Recommendation]:
+        rows = self.scorer.top(raw, alpha, k)
+        scores, content, collab = raw.at(rows, alpha)
         out = []
-        for rank, row in enumerate(rows.tolist(), start=1):
+        for rank, (row, score, c, b) in enumerate(zip(rows.tolist(), scores.tolist(), content.tolist(),
+                                                      collab.tolist()), start=1):
             out.append(Recommendation(
                 track_id=self._ids[row], name=self._names[row], artist=self._artists[row],
-                score=float(blended[row]), content_score=float(scored.content[row]),
-                collab_score=float(scored.collab[row]), rank=rank, year=self._years[row],
-                tags=self._tags[row], preview_url=self._previews[row],
-                n_listeners=int(self._listeners[row])))
+                score=score, content_score=c, collab_score=b, rank=rank,
+                year=_optional_int(self._years[row]), tags=self._tags_at(row),
+                preview_url=_optional_str(self._previews[row]), n_listeners=int(self._listeners[row])))
         return out
 
     # ------------------------------------------------------------ explain
@@ -266,23 +281,21 @@ class Recommender:
                            content_by_block=by_block, shared_tags=shared,
                            seed_audio=seed.audio, track_audio=track.audio,
                            shared_listeners=collab.shared_listeners(i, j),
-                           collab_similarity=collab.similarity_pair(i, j))
+                           collab_similarity=self.scorer.collab_pair(i, j))
 
     def rank_by_alpha(self, seed_track_id: str, track_id: str,
                       alphas=DEFAULT_ALPHAS) -> list[int | None]:
         """1-based rank of ``track_id`` among the seed's recommendations at each alpha."""
-        alphas = [check_alpha(a) for a in alphas]
+        alphas = check_alphas(alphas)
         i, j = self.track_index(seed_track_id), self.track_index(track_id)
-        scored = self.scorer.score([i])
-        return [self.scorer.rank_of(scored, a, j) for a in alphas]
+        return self.scorer.ranks_of(self.scorer.raw_scores([i]), alphas, j)
 
     def alpha_sweep(self, track_id: str, k: int = 10, alphas=DEFAULT_ALPHAS) -> AlphaSweep:
         """The seed's top-``k`` list at each alpha (scores computed once)."""
         k = check_k(k, maximum=MAX_K)
-        alphas = tuple(check_alpha(a) for a in alphas)
-        scored = self.scorer.score([self.track_index(track_id)])
-        ids = self.tracks["track_id"].to_numpy()
-        ranking = tuple(tuple(ids[self.scorer.rank(scored, a, k)].tolist()) for a in alphas)
+        alphas = check_alphas(alphas)
+        raw = self.scorer.raw_scores([self.track_index(track_id)])
+        ranking = tuple(tuple(self._ids[r] for r in self.scorer.top(raw, a, k).tolist()) for a in alphas)
         return AlphaSweep(track_id, alphas, ranking)
 
     # ------------------------------------------------------------- search
@@ -295,7 +308,9 @@ class Recommender:
         if not isinstance(text, str):
             raise InvalidParameterError(f"search text must be a string, got {text!r}")
         limit = check_k(limit, name="limit", maximum=MAX_K)
-        return [self._track_at(int(r)) for r in self._search.search(text, limit)]
+        if self._search_index is None:
+            self._search_index = TrackSearch(self._names, self._artists, self._listeners)
+        return [self._track_at(int(r)) for r in self._search_index.search(text, limit)]
 
     # -------------------------------------------------------------- users
     def user_history(self, user_id: str, limit: int = 50) -> list[tuple[Track, int]]:
@@ -311,7 +326,9 @@ class Recommender:
 
     def random_active_user(self, seed: int | None = None, min_tracks: int = 20) -> str:
         """A random listener with at least ``min_tracks`` distinct tracks."""
-        return self.users.random_active(np.random.default_rng(seed), min_tracks)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+            raise InvalidParameterError(f"seed must be None or an integer >= 0, got {seed!r}")
+        return self.users.random_active(np.random.default_rng(seed), check_k(min_tracks, name="min_tracks"))
 
 
 def _optional_int(value) -> int | None:

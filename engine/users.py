@@ -76,6 +76,9 @@ class UserIndex:
     def _encode(self, text) -> bytes | None:
         if not isinstance(text, str):
             return None
-        raw = text.strip().encode("utf-8")
+        try:
+            raw = text.strip().encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (JSON can carry one): no stored id has it
+            return None
         width = self.user_ids.dtype.itemsize
         return raw if len(raw) <= width else None

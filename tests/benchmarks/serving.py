@@ -1,0 +1,224 @@
+"""Serving under load: a real gunicorn process on loopback, driven through Dash's callback endpoint.
+
+The dashboard is started exactly as ``make run`` starts it (``gunicorn -c
+gunicorn.conf.py dashboard.app:server``) on a free port with the benchmark's
+artifact set. Clients are threads holding one keep-alive HTTP connection each
+and posting to ``/_dash-update-component`` what the browser posts:
+
+- *recommend*: the Discover page's main callback, fired by picking a seed
+  track (hybrid, alpha 0.5, k 10): the engine query plus the result cards;
+- *explain*: the page router rendering ``/explain?seed=...&track=...``
+  (the explanation, rank by alpha and the figures).
+
+Each level runs for a fixed time; the report gives requests/s, p50/p95 and
+errors. Memory: PSS (proportional set size: shared pages divided among the
+processes mapping them) of master and workers with 1 and with 4 workers;
+artifacts shared through the page cache show up as a small per-worker
+increase. The client runs on the same 2 cores as the server, so requests/s is
+a floor.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+import psutil
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+APP = PROJECT_ROOT / "dashboard" / "app.py"
+CONFIG = PROJECT_ROOT / "gunicorn.conf.py"
+UPDATE = "/_dash-update-component"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A gunicorn process serving the dashboard on loopback (a context manager)."""
+
+    def __init__(self, artifact_dir: Path, workers: int, cache_dir: Path):
+        self.port = _free_port()
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        env = {**os.environ, "ARTIFACTS_DIR": str(artifact_dir), "PORT": str(self.port),
+               "WEB_CONCURRENCY": str(workers), "DASH_CACHE_DIR": str(cache_dir), "LOG_LEVEL": "WARNING",
+               "GUNICORN_TIMEOUT": "120"}
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen([str(gunicorn), "-c", str(CONFIG), "dashboard.app:server"],
+                                        cwd=PROJECT_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.workers = workers
+
+    def __enter__(self) -> "Server":
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                self.log.seek(0)
+                raise RuntimeError("gunicorn exited:\n" + self.log.read().decode(errors="replace")[-3000:])
+            try:
+                status, _ = request(self.port, "GET", "/healthz")
+                if status == 200 and len(self.worker_pids()) >= self.workers:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError("gunicorn did not become ready within 180 s")
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+    def worker_pids(self) -> list[int]:
+        try:
+            return [c.pid for c in psutil.Process(self.process.pid).children()]
+        except psutil.NoSuchProcess:
+            return []
+
+    def memory(self) -> dict:
+        """RSS, PSS and USS (MB) of the master and its workers."""
+        procs = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children()]
+        infos = [p.memory_full_info() for p in procs]
+        workers = infos[1:]
+        return {"workers": len(workers), "rss_mb": sum(i.rss for i in infos) / 2**20,
+                "pss_mb": sum(i.pss for i in infos) / 2**20,
+                "uss_per_worker_mb": (sum(i.uss for i in workers) / max(len(workers), 1)) / 2**20}
+
+
+def request(port: int, method: str, path: str, body: bytes | None = None, connection=None):
+    """``(status, body bytes)`` of one HTTP request (on ``connection`` when given)."""
+    conn = connection or http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    data = response.read()
+    if connection is None:
+        conn.close()
+    return response.status, data
+
+
+def _callback(dependencies: list, output_part: str) -> dict:
+    for dependency in dependencies:
+        if output_part in dependency["output"]:
+            return dependency
+    raise LookupError(f"no callback with output {output_part!r} in /_dash-dependencies")
+
+
+def _outputs(output: str) -> list[dict]:
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    return [{"id": p.rsplit(".", 1)[0].split("@")[0], "property": p.rsplit(".", 1)[1].split("@")[0]}
+            for p in parts]
+
+
+def _payload(dependency: dict, values: dict, changed: str) -> bytes:
+    """The JSON body Dash's renderer posts for ``dependency`` with ``values[(id, property)]``."""
+    def items(kind):
+        return [{"id": d["id"], "property": d["property"], "value": values.get((d["id"], d["property"]))}
+                for d in dependency.get(kind, [])]
+
+    outputs = _outputs(dependency["output"])
+    return json.dumps({"output": dependency["output"], "outputs": outputs if len(outputs) > 1 else outputs[0],
+                       "inputs": items("inputs"), "state": items("state"),
+                       "changedPropIds": [changed]}).encode()
+
+
+def payloads(port: int, track_ids, pairs) -> dict[str, list[bytes]]:
+    """Request bodies of the two callbacks, one per seed (or seed/track pair)."""
+    status, body = request(port, "GET", "/_dash-dependencies")
+    if status != 200:
+        raise RuntimeError(f"/_dash-dependencies answered {status}")
+    dependencies = json.loads(body)
+    discover = _callback(dependencies, "discover-results.children")
+    router = _callback(dependencies, "_pages_content.children")
+    recommend = [_payload(discover, {("discover-url", "search"): "", ("discover-track", "value"): t,
+                                     ("discover-method", "value"): "hybrid", ("discover-alpha", "value"): 0.5,
+                                     ("discover-k", "value"): 10}, "discover-track.value")
+                 for t in track_ids]
+    explain = [_payload(router, {("_pages_location", "pathname"): "/explain",
+                                 ("_pages_location", "search"): f"?seed={quote(s)}&track={quote(t)}&alpha=0.5"},
+                        "_pages_location.pathname")
+               for s, t in pairs]
+    return {"recommend": recommend, "explain": explain}
+
+
+def drive(port: int, bodies: list[bytes], clients: int, seconds: float) -> dict:
+    """``clients`` threads posting ``bodies`` round-robin for ``seconds``: throughput, latency, errors."""
+    deadline = time.monotonic() + seconds
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+
+    def client(c: int):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        i = c
+        while time.monotonic() < deadline:
+            body = bodies[i % len(bodies)]
+            i += clients
+            start = time.perf_counter()
+            try:
+                status, data = request(port, "POST", UPDATE, body, connection=conn)
+                ok = status == 200 and b'"response"' in data
+            except (OSError, http.client.HTTPException):
+                ok = False
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            latencies[c].append(time.perf_counter() - start)
+            errors[c] += not ok
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    ms = np.concatenate([np.asarray(x) for x in latencies]) * 1e3 if any(latencies) else np.zeros(1)
+    return {"clients": clients, "requests": int(ms.size), "errors": int(sum(errors)),
+            "rps": ms.size / elapsed, "p50_ms": float(np.median(ms)), "p95_ms": float(np.percentile(ms, 95))}
+
+
+def run_serving(artifact_dir: Path, seconds: float = 10.0, track_ids=None, pairs=None,
+                levels=(1, 10, 50), workers: int = 4) -> dict:
+    """Load-test the dashboard with ``workers`` workers, then compare memory with 1 worker."""
+    missing = [str(p.relative_to(PROJECT_ROOT)) for p in (APP, CONFIG) if not p.is_file()]
+    if missing:
+        return {"skipped": f"{', '.join(missing)} not in the tree"}
+    rows, memory = [], []
+    with tempfile.TemporaryDirectory(prefix="bench-dash-cache-") as cache:
+        for n_workers in (workers, 1):
+            with Server(artifact_dir, n_workers, Path(cache)) as server:
+                bodies = payloads(server.port, list(track_ids), list(pairs))
+                # Warm every worker up (first requests import pages and fault the mapped pages in).
+                drive(server.port, bodies["recommend"], max(2 * n_workers, 2), 3.0)
+                drive(server.port, bodies["explain"], max(2 * n_workers, 2), 3.0)
+                if n_workers == workers:
+                    for endpoint in ("recommend", "explain"):
+                        for clients in levels:
+                            result = drive(server.port, bodies[endpoint], clients, seconds)
+                            log.info("serving %s, %d clients: %.1f req/s, p95 %.1f ms, %d errors", endpoint,
+                                     clients, result["rps"], result["p95_ms"], result["errors"])
+                            rows.append({"endpoint": endpoint, "workers": n_workers, **result})
+                memory.append(server.memory())
+    memory.sort(key=lambda m: m["workers"])
+    if len(memory) == 2 and memory[1]["workers"] > memory[0]["workers"]:
+        extra = (memory[1]["pss_mb"] - memory[0]["pss_mb"]) / (memory[1]["workers"] - memory[0]["workers"])
+        memory[1]["per_extra_worker_mb"] = f"{extra:.0f}"
+    return {"rows": rows, "memory": memory}
