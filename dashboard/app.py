@@ -45,6 +45,18 @@ def _code_fingerprint() -> str:
 CODE_FINGERPRINT = _code_fingerprint()
 
 
+def _callback_failed(error: Exception):
+    """Last line of defence for any callback: log it and leave the page as it was (never a 500).
+
+    Callbacks handle the errors a person can cause (unknown ids, bad URL
+    values) themselves; what reaches here is a hand-made request or a bug.
+    """
+    triggered = dash.callback_context.triggered_id if dash.callback_context else None
+    log.error("callback failed (triggered by %r): %s: %s", triggered, type(error).__name__, error,
+              exc_info=error)
+    return None  # no update
+
+
 def _artifact_key() -> str:
     """Part of every background-callback cache key: a new artifact set or new code never serves stale results."""
     try:
@@ -66,12 +78,13 @@ app = Dash(
     assets_folder=str(HERE / "assets"),
     external_stylesheets=["/vendor/bootstrap/bootstrap.min.css", "/vendor/bootstrap/font/bootstrap-icons.min.css"],
     background_callback_manager=background_manager,
+    on_error=_callback_failed,
     suppress_callback_exceptions=True,  # page components exist only while their page is shown
     title="Hybrid music recommender",
     update_title=None,
 )
 server = app.server
-observability.install(server)
+observability.install(server, app.callback_map)
 
 
 @server.route("/vendor/bootstrap/<path:filename>")

@@ -38,3 +38,14 @@ def settings() -> Settings:
     return Settings(artifacts_dir=_path("ARTIFACTS_DIR", "data/artifacts"),
                     cache_dir=_path("DASH_CACHE_DIR", ".cache/dash"),
                     log_level=os.environ.get("LOG_LEVEL", "INFO").upper())
+
+
+def cache_dir_problem(path: Path) -> str | None:
+    """Why the background-callback cache directory cannot be used, or None when it can."""
+    if not path.exists():
+        return f"the background job cache directory {str(path)!r} is missing"
+    if not path.is_dir():
+        return f"the background job cache path {str(path)!r} is not a directory"
+    if not os.access(path, os.W_OK | os.X_OK):
+        return f"the background job cache directory {str(path)!r} is not writable"
+    return None

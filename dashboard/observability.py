@@ -83,13 +83,17 @@ def _endpoint(path: str) -> str:
     return "other"
 
 
-def _callback_name() -> str | None:
-    """The output id of a Dash callback request (bounded by the app's callbacks)."""
+def _callback_name(known: dict) -> str | None:
+    """The output id of a Dash callback request: one of the app's callbacks, else "unknown".
+
+    Only ids in ``known`` (the app's callback map) become labels, so made-up
+    requests cannot grow /metrics without bound.
+    """
     if not request.path.startswith("/_dash-update-component"):
         return None
-    body = request.get_json(silent=True) or {}
-    output = body.get("output")
-    return str(output)[:500] if output else None  # bounded: one label per app callback
+    body = request.get_json(silent=True)
+    output = body.get("output") if isinstance(body, dict) else None
+    return output if isinstance(output, str) and output in known else "unknown"
 
 
 def _metrics() -> Response:
@@ -101,8 +105,12 @@ def _metrics() -> Response:
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
 
-def install(server: Flask) -> None:
-    """Add request logging, latency metrics and ``GET /metrics`` to ``server``."""
+def install(server: Flask, callback_map: dict) -> None:
+    """Add request logging, latency metrics and ``GET /metrics`` to ``server``.
+
+    ``callback_map`` is the Dash app's ``callback_map`` (read at request time,
+    so callbacks registered later count too).
+    """
     BUILD_INFO.labels(os.environ.get("GIT_SHA", "unknown"), platform.python_version()).set(1)
 
     @server.before_request
@@ -116,7 +124,7 @@ def install(server: Flask) -> None:
             return response
         seconds = time.perf_counter() - start
         endpoint = _endpoint(request.path)
-        callback = _callback_name()
+        callback = _callback_name(callback_map)
         REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
         REQUEST_LATENCY.labels(endpoint).observe(seconds)
         if callback:

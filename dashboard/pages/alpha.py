@@ -17,7 +17,7 @@ from dash.exceptions import PreventUpdate
 from engine import DEFAULT_ALPHAS, ArtifactError, RecommenderError, UnknownTrackError
 from engine.views import concat_sweeps, evaluation_rows, rank_trajectories
 
-from dashboard import components, figures, ids, urls
+from dashboard import components, config, figures, ids, urls
 from dashboard.access import get_loaded, get_recommender
 from dashboard.components.tracks import track_label, track_option
 
@@ -91,14 +91,25 @@ def sync_view(search, track, k):
         rec = get_recommender()
     except ArtifactError:
         raise PreventUpdate
+    problem = config.cache_dir_problem(config.settings().cache_dir)
     if ctx.triggered_id in (None, ids.ALPHA_URL):
         state, notices = _parse(rec, urls.query_args(search))
         options = [track_option(rec.track(state["track"]))] if state["track"] else []
+        if problem:
+            return no_update, state["track"], options, state["k"], notices + [_cache_notice(problem)], no_update
         return no_update, state["track"], options, state["k"], notices, state
     if k is None:
         raise PreventUpdate
     state = {"track": track, "k": int(k)}
+    if problem:  # no job can run without its cache: say so instead of a progress bar that never moves
+        return urls.search_string(**state), no_update, no_update, no_update, [_cache_notice(problem)], no_update
     return urls.search_string(**state), no_update, no_update, no_update, [], state
+
+
+def _cache_notice(problem: str):
+    log.error("alpha: sweep not started: %s", problem)
+    return components.notice(f"The α sweep cannot run right now: {problem}. The other pages keep working; "
+                             "ask the operator to restore DASH_CACHE_DIR.", color="danger", dismissable=False)
 
 
 @callback(
@@ -129,11 +140,15 @@ def search_tracks(text, selected):
 )
 def sweep(set_progress, request):
     """The seed's top-k at every α, in steps so the progress bar moves; cached by the background manager."""
-    if not request or not request.get("track"):
+    if not isinstance(request, dict) or not isinstance(request.get("track"), str):
         return _empty()
+    k = request.get("k")
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 50:
+        log.warning("alpha: sweep request with an invalid k %r ignored", k)
+        return components.notice(f"k must be a whole number from 1 to 50, not {k!r}.", dismissable=False)
+    track = request["track"]
     try:
         rec = get_recommender()
-        track, k = request["track"], int(request["k"])
         parts = []
         chunks = [DEFAULT_ALPHAS[i:i + CHUNK] for i in range(0, len(DEFAULT_ALPHAS), CHUNK)]
         for n, chunk in enumerate(chunks, start=1):

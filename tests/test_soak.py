@@ -1,0 +1,54 @@
+"""A short soak of the served dashboard: many concurrent sessions on loopback, no request may fail.
+
+A real gunicorn (two workers, as ``make run`` starts it) serves the session's
+demo artifact set; :func:`tests.benchmarks.soak.run_soak` runs twelve
+sessions that go through every page doing what people do there (pages, the
+Discover search and slider, explanations, the α sweep in the background, a
+listener and a playlist, the data page) for :data:`SECONDS` seconds after a
+warm-up. The figures -- requests/s, p50/p95, errors and the workers' memory
+at the start and at the end -- are logged and attached to the test report;
+``make bench`` runs the same soak for minutes.
+
+Only errors are asserted (none), and memory only against a leak-sized bound:
+throughput and latency depend on the machine and are reported, not tested.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import pytest
+
+from tests.benchmarks.soak import run_soak
+from tests.dashboard_fixtures import start_server, stop_server
+
+log = logging.getLogger(__name__)
+SECONDS = float(os.environ.get("SOAK_SECONDS", "20"))
+SESSIONS = 12
+#: Growth of a worker's resident memory over the soak that would mean a leak, not noise (MB).
+LEAK_MB = 64
+
+
+@pytest.fixture
+def server(dashboard_artifacts, tmp_path):
+    server = start_server(dashboard_artifacts, tmp_path / "cache", tmp_path / "gunicorn.log")
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+def test_many_sessions_on_every_page_get_every_answer(server, record_property):
+    figures = run_soak(server.url, SECONDS, sessions=SESSIONS, master_pid=server.process.pid)
+    record_property("soak", json.dumps(figures))
+    log.info("soak figures: %s", json.dumps(figures, indent=1))
+    assert figures["requests"] > SECONDS, "the sessions hardly got answers"
+    assert figures["errors_total"] == 0, figures["error_samples"]
+    pages = {kind for kind in figures["by_kind"] if kind.startswith("page ")}
+    assert pages == {"page /", "page /explain", "page /alpha", "page /user", "page /data"}
+    assert figures["by_kind"].get("sweep start", 0) > 0
+    start, end = figures["memory_start"], figures["memory_end"]
+    assert start and end and set(start) == set(end), "a worker was replaced during the soak"
+    for pid in start:
+        assert end[pid]["rss_mb"] - start[pid]["rss_mb"] < LEAK_MB, (pid, start[pid], end[pid])
