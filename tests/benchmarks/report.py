@@ -251,4 +251,18 @@ def render(results: dict) -> str:
                                     [[m["workers"], f"{m['rss_mb']:.0f}", f"{m['pss_mb']:.0f}",
                                       f"{m['uss_per_worker_mb']:.0f}", m.get("per_extra_worker_mb", "—")]
                                      for m in serving["memory"]]))
+    soak_result = results.get("soak")
+    if soak_result:
+        parts += ["## Soak (16 concurrent sessions doing what people do on every page)"]
+        if soak_result.get("skipped"):
+            parts.append(f"**Not run:** {soak_result['skipped']}")
+        else:
+            parts.append(_table(["seconds", "requests", "req/s", "p50 ms", "p95 ms", "max ms", "errors",
+                                 "worker RSS growth MB"],
+                                [[soak_result["seconds"], soak_result["requests"], f"{soak_result['rps']:.1f}",
+                                  _ms(soak_result["p50_ms"]), _ms(soak_result["p95_ms"]),
+                                  _ms(soak_result["max_ms"]), soak_result["errors_total"],
+                                  soak_result.get("rss_growth_mb", "—")]]))
+            if soak_result.get("error_samples"):
+                parts.append("Error samples: " + "; ".join(map(str, soak_result["error_samples"])))
     return "\n\n".join(parts) + "\n"

@@ -17,6 +17,7 @@ import argparse
 import json
 import logging
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import numpy as np
 
 from engine import Recommender
 
-from . import build_timing, data, machine, queries, reference, report, serving
+from . import build_timing, data, machine, queries, reference, report, serving, soak
 
 log = logging.getLogger("tests.benchmarks")
 
@@ -45,6 +46,8 @@ def _parse(argv):
                         help="reuse the cached benchmark artifact set if there is one")
     parser.add_argument("--no-serving", action="store_true", help="skip the gunicorn load test")
     parser.add_argument("--serving-seconds", type=float, default=10.0, help="duration of each load level")
+    parser.add_argument("--soak-seconds", type=float, default=180.0,
+                        help="duration of the soak test (16 sessions on every page); 0 skips it")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench-report.md")
     parser.add_argument("--json", type=Path, default=PROJECT_ROOT / "data" / "bench" / "bench-results.json",
                         help="where the raw results go as JSON (default data/bench/bench-results.json)")
@@ -114,6 +117,13 @@ def run(args) -> dict:
         pairs = queries.explain_pairs(rec, draws.popular[:100], np.random.default_rng(2))
         results["serving"] = serving.run_serving(artifact_dir, seconds=args.serving_seconds,
                                                  track_ids=ids[draws.popular[:200]], pairs=pairs)
+    if args.no_serving or args.soak_seconds <= 0:
+        results["soak"] = {"skipped": "--no-serving or --soak-seconds 0 was given"}
+    else:
+        with tempfile.TemporaryDirectory(prefix="soak-cache-") as cache, \
+                serving.Server(artifact_dir, workers=2, cache_dir=Path(cache)) as server:
+            results["soak"] = soak.run_soak(f"http://127.0.0.1:{server.port}", args.soak_seconds,
+                                            sessions=16, master_pid=server.process.pid)
     results["loadavg_end"] = machine.loadavg()
     return results
 
