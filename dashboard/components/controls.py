@@ -4,10 +4,12 @@ from __future__ import annotations
 import logging
 
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import Input, Output, State, callback, dcc, html
+from dash.exceptions import PreventUpdate
 
-from engine import UnknownTrackError
+from engine import ArtifactError, UnknownTrackError
 
+from ..access import get_recommender
 from ..urls import ALPHA_STEP, K_MAX, K_MIN, METHODS
 from .tracks import track_option
 
@@ -69,3 +71,25 @@ def search_options(recommender, text: str | None, selected: str | None, limit: i
     else:
         labels = {"no_options_found": "Type part of a track or artist name"}
     return options, labels
+
+
+def register_track_search(dropdown_id, keep_selection: bool = True):
+    """Register the server-side search-as-you-type callback of one :func:`track_picker`.
+
+    Every page's picker behaves the same; only its id differs. With
+    ``keep_selection`` the chosen track stays among the options.
+    """
+    state = [State(dropdown_id, "value")] if keep_selection else []
+
+    @callback(Output(dropdown_id, "options", allow_duplicate=keep_selection), Output(dropdown_id, "labels"),
+              Input(dropdown_id, "search_value"), *state, prevent_initial_call=True)
+    def search_tracks(text, selected=None):
+        """Filter the catalogue on the server as the person types."""
+        if not text:
+            raise PreventUpdate
+        try:
+            return search_options(get_recommender(), text, selected)
+        except ArtifactError:
+            raise PreventUpdate
+
+    return search_tracks

@@ -11,7 +11,7 @@ import logging
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import Input, Output, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from engine import DEFAULT_ALPHAS, ArtifactError, RecommenderError, UnknownTrackError
@@ -112,20 +112,7 @@ def _cache_notice(problem: str):
                              "ask the operator to restore DASH_CACHE_DIR.", color="danger", dismissable=False)
 
 
-@callback(
-    Output(ids.ALPHA_TRACK, "options", allow_duplicate=True),
-    Output(ids.ALPHA_TRACK, "labels"),
-    Input(ids.ALPHA_TRACK, "search_value"),
-    State(ids.ALPHA_TRACK, "value"),
-    prevent_initial_call=True,
-)
-def search_tracks(text, selected):
-    if not text:
-        raise PreventUpdate
-    try:
-        return components.search_options(get_recommender(), text, selected)
-    except ArtifactError:
-        raise PreventUpdate
+search_tracks = components.register_track_search(ids.ALPHA_TRACK)
 
 
 @callback(

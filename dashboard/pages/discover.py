@@ -10,7 +10,7 @@ import logging
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import Input, Output, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from engine import ArtifactError, RecommenderError, UnknownTrackError
@@ -109,21 +109,7 @@ def sync_view(search, track, method, alpha, k):
             _results(rec, state))
 
 
-@callback(
-    Output(ids.DISCOVER_TRACK, "options", allow_duplicate=True),
-    Output(ids.DISCOVER_TRACK, "labels"),
-    Input(ids.DISCOVER_TRACK, "search_value"),
-    State(ids.DISCOVER_TRACK, "value"),
-    prevent_initial_call=True,
-)
-def search_tracks(text, selected):
-    """Filter the catalogue on the server as the person types."""
-    if not text:
-        raise PreventUpdate
-    try:
-        return components.search_options(get_recommender(), text, selected)
-    except ArtifactError:
-        raise PreventUpdate
+search_tracks = components.register_track_search(ids.DISCOVER_TRACK)
 
 
 def _search_of(state: dict) -> str:

@@ -289,16 +289,4 @@ def show_session(tracks, alpha):
     return playlist, components.recommendation_list(recs, alpha=float(alpha), id="session-recs-list")
 
 
-@callback(
-    Output(ids.SESSION_PICK, "options"),
-    Output(ids.SESSION_PICK, "labels"),
-    Input(ids.SESSION_PICK, "search_value"),
-    prevent_initial_call=True,
-)
-def search_session_tracks(text):
-    if not text:
-        raise PreventUpdate
-    try:
-        return components.search_options(get_recommender(), text, None)
-    except ArtifactError:
-        raise PreventUpdate
+search_session_tracks = components.register_track_search(ids.SESSION_PICK, keep_selection=False)
