@@ -1,10 +1,13 @@
 """Build (or refresh) the artifact set from the two raw CSV files.
 
     python -m build.refresh --raw data/raw --out data/artifacts [--scheduler tcp://host:8786] [--force]
+                            [--no-evaluate] [--eval-listeners N]
 
 Stages: ingest (clean both CSVs; the listening history through dask) ->
-content features -> play matrix and collaborative model -> statistics ->
-atomic write. Unchanged inputs and settings skip the build unless ``--force``.
+content features -> play matrix -> offline evaluation (build.evaluate: picks
+the collaborative model and the default alpha unless given on the command
+line; writes evaluation.json) -> collaborative model -> statistics -> atomic
+write. Unchanged inputs and settings skip the build unless ``--force``.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import logging
 import resource
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -23,19 +27,22 @@ import pandas as pd
 
 from engine.artifacts import ArtifactSet, file_checksum, write_artifact_set
 from engine.collab_cache import HeavyRows
+from engine.collaborative import CollaborativeModel
 from engine.errors import ArtifactError, InputDataError
 from engine.logs import configure_logging
 from engine.schema import TRACK_TABLE_COLUMNS
 from engine.stats import catalogue_statistics
 
+from . import evaluate as evaluation_stage
 from . import settings
 from .features import build_content
 from .ingest import read_catalogue, read_listening
-from .interactions import build_collaborative, play_matrix
+from .interactions import play_matrix
 
 log = logging.getLogger("build.refresh")
 
-#: Defaults of the collaborative model (chosen by offline evaluation, see README).
+#: Defaults of the collaborative model and alpha when the evaluation stage does not choose them
+#: (skipped, or too few listeners); with it, the build uses the evaluation's choice (build.evaluate).
 DEFAULT_CONFIG = {"weighting": "bm25", "similarity": "cosine", "beta": 0.5, "alpha": 0.5}
 
 
@@ -79,13 +86,18 @@ def _current_build_key(out: Path) -> str | None:
 
 
 def _new_version(out: Path, build_key: str) -> str:
-    """A set name that sorts by build time and is not taken (two forced builds can share a second)."""
-    base = time.strftime("v%Y%m%dT%H%M%S", time.gmtime()) + f"-{build_key[:8]}"
-    version, n = base, 1
-    while (out / version).exists():
-        n += 1
-        version = f"{base}-{n}"
-    return version
+    """A set name that sorts by build time and is never reused.
+
+    Microseconds keep builds within one second apart; the rare clash (or a
+    clock that went backwards) is resolved by waiting past the newest name,
+    because pruning keeps the sets whose names sort last.
+    """
+    while True:
+        stamp = datetime.now(timezone.utc).strftime("v%Y%m%dT%H%M%S.%f")
+        existing = [p.name for p in out.glob("v*")] if out.exists() else []
+        if all(name < stamp for name in existing):
+            return f"{stamp}-{build_key[:8]}"
+        time.sleep(0.001)
 
 
 def _scheduler(address: str | None):
@@ -98,9 +110,16 @@ def _scheduler(address: str | None):
 
 
 def refresh(raw: Path, out: Path, scheduler: str | None = None, force: bool = False,
-            config: dict | None = None) -> Path | None:
-    """Build the artifact set; returns its directory, or None when it was already up to date."""
-    config = {**DEFAULT_CONFIG, **(config or {})}
+            config: dict | None = None, evaluate: bool = False,
+            eval_listeners: int | None = evaluation_stage.MAX_LISTENERS) -> Path | None:
+    """Build the artifact set; returns its directory, or None when it was already up to date.
+
+    ``config`` holds explicit settings (None values count as not given);
+    ``evaluate`` runs the offline evaluation stage, which then picks what
+    ``config`` leaves open (the command line turns it on by default).
+    """
+    explicit = {key: value for key, value in (config or {}).items() if value is not None}
+    config = {**DEFAULT_CONFIG, **explicit}
     paths = _inputs(Path(raw))
     for path in paths.values():
         if not path.is_file():
@@ -108,7 +127,7 @@ def refresh(raw: Path, out: Path, scheduler: str | None = None, force: bool = Fa
     timer = StageTimer()
     with timer.stage("hash_inputs"):
         hashes = {name: file_checksum(path) for name, path in paths.items()}
-    build_key = _build_key(hashes, config)
+    build_key = _build_key(hashes, {**config, "evaluate_listeners": eval_listeners} if evaluate else config)
     if not force and _current_build_key(Path(out)) == build_key:
         log.info("artifacts in %s are up to date with the inputs; nothing to do (use --force)", out)
         return None
@@ -126,8 +145,16 @@ def refresh(raw: Path, out: Path, scheduler: str | None = None, force: bool = Fa
         tracks["n_plays"] = np.asarray(plays.sum(axis=1)).ravel().astype(np.int64)
     with timer.stage("content"):
         features, content = build_content(tracks)
+    evaluation, skipped = None, "not requested"
+    if evaluate:
+        with timer.stage("evaluation"):
+            evaluation, skipped = evaluation_stage.run_stage(tracks, plays, listening.user_ids, Path(raw),
+                                                             max_listeners=eval_listeners)
+    params, alpha, provenance = evaluation_stage.settle_defaults(config, explicit, evaluation, skipped)
     with timer.stage("collaborative"):
-        collab = build_collaborative(plays, config["weighting"], config["similarity"], config["beta"])
+        collab = CollaborativeModel(**params).fit(plays)
+        log.info("collaborative: %s (%s), %d stored entries", params,
+                 provenance["collaborative"]["chosen_by"], collab.left_.nnz)
         plays_by_user = plays.T.tocsr()
         plays_by_user.sort_indices()
         if not np.array_equal(plays_by_user.indices, collab.right_.indices):
@@ -158,9 +185,10 @@ def refresh(raw: Path, out: Path, scheduler: str | None = None, force: bool = Fa
                     "absent_blocks": sorted(set(("tags", "audio", "artist", "era", "genre", "key", "mode",
                                                  "time_signature")) - set(content.block_names)),
                     "n_features": features.n_features_, "tag_vocabulary": features.tag_vocabulary_},
-        "collaborative": {"params": {"weighting": config["weighting"], "similarity": config["similarity"],
-                                     "beta": config["beta"]}},
-        "defaults": {"alpha": config["alpha"]},
+        "collaborative": {"params": params, **provenance["collaborative"]},
+        "defaults": {"alpha": alpha, **provenance["alpha"]},
+        "evaluation": ({"file": evaluation_stage.EVALUATION_FILE, **evaluation["protocol"]} if evaluation
+                       else {"skipped": skipped}),
         "statistics": stats,
         "scheduler": scheduler or "local",
     }
@@ -169,7 +197,8 @@ def refresh(raw: Path, out: Path, scheduler: str | None = None, force: bool = Fa
         manifest["stage_timings"] = dict(timer.stages)
         manifest["build_seconds"] = timer.total_seconds
         version = _new_version(Path(out), build_key)
-        directory = write_artifact_set(out, version, arrays, table, manifest)
+        directory = write_artifact_set(out, version, arrays, table, manifest, extra_json=(
+            {evaluation_stage.EVALUATION_FILE: evaluation} if evaluation else None))
     log.info("artifact set %s written in %.1f s (peak RSS %.0f MB)", directory, timer.total_seconds,
              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return directory
@@ -181,16 +210,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=settings.artifacts_dir(), help="artifact root directory")
     parser.add_argument("--scheduler", default=None, help="dask.distributed scheduler address (tcp://host:8786)")
     parser.add_argument("--force", action="store_true", help="rebuild even if inputs are unchanged")
-    parser.add_argument("--weighting", default=DEFAULT_CONFIG["weighting"])
-    parser.add_argument("--similarity", default=DEFAULT_CONFIG["similarity"])
-    parser.add_argument("--beta", type=float, default=DEFAULT_CONFIG["beta"])
-    parser.add_argument("--alpha", type=float, default=DEFAULT_CONFIG["alpha"], help="default alpha")
+    # Left unset, these come from the evaluation (or DEFAULT_CONFIG when it does not run).
+    parser.add_argument("--weighting", default=None, help=f"default: evaluated ({DEFAULT_CONFIG['weighting']})")
+    parser.add_argument("--similarity", default=None, help=f"default: evaluated ({DEFAULT_CONFIG['similarity']})")
+    parser.add_argument("--beta", type=float, default=None, help=f"default: evaluated ({DEFAULT_CONFIG['beta']})")
+    parser.add_argument("--alpha", type=float, default=None,
+                        help=f"default alpha (default: evaluated ({DEFAULT_CONFIG['alpha']}))")
+    parser.add_argument("--no-evaluate", dest="evaluate", action="store_false",
+                        help="skip the offline evaluation stage (no evaluation.json; built-in defaults)")
+    parser.add_argument("--eval-listeners", type=int, default=evaluation_stage.MAX_LISTENERS,
+                        help="test listeners the evaluation samples at most (0: all; default %(default)s)")
     args = parser.parse_args(argv)
     configure_logging()
     try:
         refresh(args.raw, args.out, scheduler=args.scheduler, force=args.force,
                 config={"weighting": args.weighting, "similarity": args.similarity, "beta": args.beta,
-                        "alpha": args.alpha})
+                        "alpha": args.alpha}, evaluate=args.evaluate, eval_listeners=args.eval_listeners or None)
     except InputDataError as exc:
         log.error("build stopped, previous artifacts untouched: %s", exc)
         return 2

@@ -131,7 +131,8 @@ def resolve_artifact_dir(path: str | os.PathLike) -> Path:
 
 
 def write_artifact_set(root: str | os.PathLike, version: str, arrays: dict[str, np.ndarray],
-                       tracks: pd.DataFrame, manifest: dict, keep: int = 2) -> Path:
+                       tracks: pd.DataFrame, manifest: dict, keep: int = 2,
+                       extra_json: dict[str, dict] | None = None) -> Path:
     """Write one artifact set atomically under ``root/version`` and make it current.
 
     Parameters
@@ -149,6 +150,10 @@ def write_artifact_set(root: str | os.PathLike, version: str, arrays: dict[str, 
         ``created_at`` and ``arrays`` are added here.
     keep : int, default 2
         Number of most recent sets kept; older ones are removed.
+    extra_json : dict of str to dict, optional
+        Further JSON documents written next to the manifest (e.g.
+        ``{"evaluation.json": {...}}``); each is listed with its size and
+        SHA-1 under the manifest's ``extra_files``.
 
     Returns
     -------
@@ -172,6 +177,16 @@ def write_artifact_set(root: str | os.PathLike, version: str, arrays: dict[str, 
                              "bytes": file.stat().st_size, "checksum": _crc32_of_array(array)}
         # Uncompressed: the table is small and every load decodes it (snappy roughly doubles that).
         tracks.to_parquet(staging / TRACK_TABLE, index=False, compression=None)
+        extras = {}
+        for name, document in (extra_json or {}).items():
+            if Path(name).name != name or not name.endswith(".json") or name == MANIFEST:
+                raise ArtifactError(f"extra file name {name!r} must be a plain '<name>.json' other than {MANIFEST}")
+            with open(staging / name, "w", encoding="utf-8") as handle:
+                json.dump(document, handle, indent=2, default=_json_default)
+            extras[name] = {"bytes": (staging / name).stat().st_size,
+                            "checksum": file_checksum(staging / name, "sha1")}
+        if extras:
+            manifest = {**manifest, "extra_files": extras}
         manifest = {**manifest, "schema_version": SCHEMA_VERSION, "version": version,
                     "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     "arrays": entries,

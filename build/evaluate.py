@@ -1,0 +1,249 @@
+"""Offline evaluation stage: measure every method on held-out listening and pick the defaults.
+
+    python -m build.evaluate --raw DIR --out FILE.json [--seed 0] [--max-listeners N]
+
+Splits the cleaned play matrix (engine.evaluation.train_test_split: listeners
+with >= 5 tracks, 20 % held out, seeded), rebuilds the content features from
+training data only, and compares popularity, content only, collaborative only
+and the hybrid over the alpha grid, plus the collaborative weighting and
+similarity options in :data:`CANDIDATES` (math in engine.evaluation). The
+refresh pipeline calls :func:`evaluate` and writes its result as
+``evaluation.json`` into the artifact set.
+
+Leak-free tags: when the raw directory holds ``User Tags.csv`` (the HetRec
+import writes it), the tags of every track are rebuilt from the tag
+assignments that are *not* a held-out (listener, track) pair, so a test
+listener's own tagging of a held-out track cannot point the content model at
+it. Without that file the catalogue tags are used as they are (they do not
+come from the listeners).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine.evaluation import ALPHA_GRID, Split, compare_methods, train_test_split
+from engine.errors import InputDataError
+from engine.views import EVALUATION_FILE  # noqa: F401  (the file name inside an artifact set)
+
+from . import settings
+from .features import build_content
+from .ingest import read_catalogue, read_listening
+from .interactions import play_matrix
+
+log = logging.getLogger("build.evaluate")
+
+USER_TAGS_FILE = "User Tags.csv"
+
+#: Test listeners evaluated at most (a seeded sample above this; HetRec has 1,877, all evaluated).
+MAX_LISTENERS = 2000
+#: Below this many test listeners the metrics are noise: the stage is skipped and says so.
+MIN_TEST_LISTENERS = 20
+#: Keys of a refresh config that describe the collaborative model (the rest: ``alpha``).
+COLLABORATIVE_KEYS = ("weighting", "similarity", "beta", "exponent", "popularity_shift", "seed_shrink",
+                      "right_weighting", "k1", "b", "asymmetry")
+#: Neighbourhood sizes measured on the best collaborative model (evaluation only: the engine is exact).
+NEIGHBOURHOODS = (50, 200, 1000)
+
+_TUNED = {"similarity": "rp3beta", "weighting": "log", "right_weighting": "bm25", "k1": 5.0}
+#: Collaborative models compared, by name. The first group are the plain weighting and
+#: similarity options; the rp3beta group is the family tuned on HetRec Last.fm-2K.
+CANDIDATES = {
+    "cosine, raw counts": {"similarity": "cosine", "weighting": "raw"},
+    "cosine, log": {"similarity": "cosine", "weighting": "log"},
+    "cosine, bm25": {"similarity": "cosine", "weighting": "bm25"},
+    "cosine, tf-idf": {"similarity": "cosine", "weighting": "tfidf"},
+    "asymmetric cosine (0.7), bm25": {"similarity": "cosine", "weighting": "bm25", "asymmetry": 0.7},
+    "rp3beta, bm25, beta 0.5": {"similarity": "rp3beta", "weighting": "bm25", "beta": 0.5},
+    "rp3beta, bm25, beta 0.3": {"similarity": "rp3beta", "weighting": "bm25", "beta": 0.3},
+    "rp3beta tuned, beta 0.4, shift 10": {**_TUNED, "beta": 0.4, "popularity_shift": 10.0},
+    "rp3beta tuned, beta 0.4, shift 10, shrink 1": {**_TUNED, "beta": 0.4, "popularity_shift": 10.0,
+                                                    "seed_shrink": 1.0},
+    "rp3beta tuned, beta 0.45, shift 20, shrink 0.5": {**_TUNED, "beta": 0.45, "popularity_shift": 20.0,
+                                                       "seed_shrink": 0.5},
+    "rp3beta tuned, beta 0.5, shift 40": {**_TUNED, "beta": 0.5, "popularity_shift": 40.0},
+}
+
+
+def leak_free_tags(tracks: pd.DataFrame, user_ids, user_tags: pd.DataFrame, split: Split,
+                   tags_per_track: int | None = None) -> tuple[pd.Series, dict]:
+    """Each track's tags rebuilt from the tag assignments that are not held out.
+
+    Parameters
+    ----------
+    tracks : DataFrame of shape (n_tracks, ...)
+        Cleaned catalogue (``track_id``, ``tags``) in play-matrix row order.
+    user_ids : array of str, shape (n_users,)
+        Sorted listener ids (play-matrix column order).
+    user_tags : DataFrame
+        ``user_id, track_id, tag`` rows, one per tag assignment.
+    split : Split
+    tags_per_track : int, optional
+        Tags kept per track; default the most any catalogue entry has (the importer's setting).
+
+    Returns
+    -------
+    tags : Series of str, aligned with ``tracks``
+        ``"tag, tag, ..."`` by number of (training) assignments, most first; ties keep
+        the catalogue's order, then alphabetical.
+    report : dict
+        Assignments read, dropped as held out, and tracks whose tags changed.
+    """
+    catalogue = tracks["tags"].fillna("").astype(str).str.split(", ")
+    catalogue = catalogue.map(lambda tags: [t for t in tags if t])
+    if tags_per_track is None:
+        tags_per_track = max(1, int(catalogue.map(len).max() or 1))
+    rows = pd.Index(tracks["track_id"]).get_indexer(user_tags["track_id"].astype(str))
+    users = np.searchsorted(np.asarray(user_ids, dtype=object), user_tags["user_id"].astype(str).to_numpy())
+    users = np.minimum(users, len(user_ids) - 1)
+    users = np.where(np.asarray(user_ids, dtype=object)[users] == user_tags["user_id"].astype(str).to_numpy(),
+                     users, -1)
+    held = split.is_held_out(users, rows)
+    kept = pd.DataFrame({"row": rows, "tag": user_tags["tag"].astype(str).str.strip().str.lower()})[
+        (rows >= 0) & ~held]
+    counts = kept.groupby(["row", "tag"], sort=False).size().rename("n").reset_index()
+    position = {(row, tag): p for row, tags in enumerate(catalogue) for p, tag in enumerate(tags)}
+    counts["position"] = [position.get(key, tags_per_track) for key in zip(counts["row"], counts["tag"])]
+    counts = counts.sort_values(["row", "n", "position", "tag"], ascending=[True, False, True, True])
+    top = counts.groupby("row", sort=False).head(tags_per_track)
+    joined = top.groupby("row", sort=True)["tag"].agg(", ".join)
+    tags = pd.Series("", index=tracks.index, dtype=object)
+    tags.iloc[joined.index.to_numpy()] = joined.to_numpy()
+    changed = int((tags.to_numpy() != tracks["tags"].fillna("").astype(str).to_numpy()).sum())
+    report = {"assignments": int(len(user_tags)), "dropped_held_out": int(held.sum()),
+              "dropped_unknown": int((rows < 0).sum()), "tags_per_track": tags_per_track,
+              "tracks_changed": changed}
+    log.info("leak-free tags: %d assignments, %d dropped as held-out pairs, %d tracks' tags changed",
+             report["assignments"], report["dropped_held_out"], changed)
+    return tags, report
+
+
+def evaluate(tracks: pd.DataFrame, plays, user_ids, raw: Path | None = None, *, seed: int = 0,
+             max_listeners: int | None = MAX_LISTENERS, candidates: dict | None = None,
+             alphas=ALPHA_GRID, neighbourhoods=NEIGHBOURHOODS, block_weights: dict | None = None) -> dict:
+    """Run the offline evaluation on a cleaned catalogue and play matrix; returns evaluation.json's content.
+
+    Parameters
+    ----------
+    tracks : DataFrame of shape (n_tracks, ...)
+        Cleaned catalogue, in play-matrix row order.
+    plays : csr_matrix of shape (n_tracks, n_users)
+    user_ids : array of str, shape (n_users,)
+    raw : Path, optional
+        Raw directory; its ``User Tags.csv``, if any, makes the tags leak-free.
+    seed : int, default 0
+        Seed of the split and of the listener sample.
+    max_listeners : int or None, default MAX_LISTENERS
+        Sample at most this many test listeners (None: all).
+    candidates : dict, optional
+        Collaborative models to compare (default :data:`CANDIDATES`).
+    """
+    start = time.perf_counter()
+    split = train_test_split(plays, seed=seed)
+    log.info("evaluation split: %s", split.summary())
+    content_tracks, tags_report = tracks, None
+    user_tags_path = Path(raw) / USER_TAGS_FILE if raw is not None else None
+    if user_tags_path is not None and user_tags_path.is_file():
+        user_tags = pd.read_csv(user_tags_path, dtype=str, keep_default_na=False)
+        content_tracks = tracks.copy()
+        content_tracks["tags"], tags_report = leak_free_tags(tracks, user_ids, user_tags, split)
+    _, content = build_content(content_tracks, block_weights)
+    comparison = compare_methods(split, content, candidates or CANDIDATES, alphas=alphas,
+                                 max_users=max_listeners, seed=seed, neighbourhoods=neighbourhoods)
+    result = comparison.to_dict()
+    result["protocol"]["tags"] = (
+        {"source": str(user_tags_path), "rebuilt_without_held_out_pairs": True, **tags_report}
+        if tags_report else {"source": "catalogue tags (not derived from the listeners)"})
+    result["protocol"]["total_seconds"] = round(time.perf_counter() - start, 2)
+    return result
+
+
+def run_stage(tracks: pd.DataFrame, plays, user_ids, raw: Path | None, *, seed: int = 0,
+              max_listeners: int | None = MAX_LISTENERS) -> tuple[dict | None, str | None]:
+    """The evaluation stage of a build: ``(evaluation, None)``, or ``(None, reason)`` when skipped.
+
+    Skipped (not failed) when the data has fewer than :data:`MIN_TEST_LISTENERS`
+    listeners with at least 5 tracks: such numbers would choose defaults at random.
+    """
+    n_test = int(np.count_nonzero(np.diff(plays.T.tocsr().indptr) >= 5))
+    if n_test < MIN_TEST_LISTENERS:
+        reason = f"only {n_test} listeners with >= 5 tracks (need {MIN_TEST_LISTENERS})"
+        log.warning("evaluation skipped: %s", reason)
+        return None, reason
+    return evaluate(tracks, plays, user_ids, raw, seed=seed, max_listeners=max_listeners), None
+
+
+def settle_defaults(config: dict, explicit: dict, evaluation: dict | None,
+                    skipped: str | None = None) -> tuple[dict, float, dict]:
+    """The collaborative params and default alpha of a build, and where each came from.
+
+    Explicit settings win; otherwise the evaluation's choice; otherwise ``config``
+    (the built-in defaults). When any collaborative setting is explicit, the
+    whole model comes from ``config`` (mixing a chosen model with a hand-set
+    part of another would describe neither).
+
+    Returns
+    -------
+    params : dict
+        Keyword arguments of :class:`engine.collaborative.CollaborativeModel`.
+    alpha : float
+    provenance : dict
+        ``{"collaborative": {...}, "alpha": {...}}`` with ``chosen_by`` and ``reason``, for the manifest.
+    """
+    fallback = "built-in default" + (f" (evaluation skipped: {skipped})" if skipped else
+                                     " (evaluation not run)" if evaluation is None else "")
+    chosen = evaluation["chosen"] if evaluation else None
+    if any(key in explicit for key in COLLABORATIVE_KEYS) or chosen is None:
+        params = {key: config[key] for key in COLLABORATIVE_KEYS if key in config}
+        collab = {"chosen_by": "command line" if any(key in explicit for key in COLLABORATIVE_KEYS)
+                  else fallback}
+    else:
+        params = dict(chosen["collaborative"])
+        collab = {"chosen_by": "evaluation", "model": chosen["name"], "reason": chosen["rule"]}
+    if "alpha" in explicit:
+        alpha, source = float(explicit["alpha"]), {"chosen_by": "command line"}
+    elif collab["chosen_by"] == "evaluation":
+        k = chosen["k"]
+        alpha = float(chosen["alpha"])
+        source = {"chosen_by": "evaluation", "reason": chosen["rule"],
+                  f"ndcg@{k}": chosen["metrics"]["ndcg"], f"coverage@{k}": chosen["metrics"]["coverage"]}
+    else:
+        alpha, source = float(config["alpha"]), {"chosen_by": fallback}
+    return params, alpha, {"collaborative": collab, "alpha": source}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--raw", type=Path, default=settings.raw_dir(), help="directory of the raw CSVs")
+    parser.add_argument("--out", type=Path, required=True, help="evaluation JSON file to write")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split and listener sample")
+    parser.add_argument("--max-listeners", type=int, default=MAX_LISTENERS,
+                        help="test listeners evaluated at most (0: all)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        tracks, _ = read_catalogue(args.raw / settings.CATALOGUE_FILE)
+        listening = read_listening(args.raw / settings.LISTENING_FILE, pd.Index(tracks["track_id"]))
+    except InputDataError as exc:
+        log.error("evaluation stopped: %s", exc)
+        return 2
+    plays = play_matrix(listening, len(tracks))
+    result = evaluate(tracks, plays, listening.user_ids, args.raw, seed=args.seed,
+                      max_listeners=args.max_listeners or None)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_name(f".{args.out.name}.tmp")
+    tmp.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    tmp.replace(args.out)
+    log.info("wrote %s", args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
