@@ -373,3 +373,27 @@ def test_hand_made_callback_names_do_not_grow_the_metrics(app):
     labels = {line.split('callback="', 1)[1].split('"', 1)[0] for line in metrics.splitlines()
               if line.startswith("dashboard_callback_duration_seconds_count{")}
     assert len(labels) <= known + 1, f"{len(labels)} callback labels for {known} callbacks"
+
+
+def test_the_alpha_page_says_the_cache_is_gone_instead_of_starting_a_sweep(app, dashboard_recommender, tmp_path,
+                                                                         monkeypatch):
+    import dashboard.config as config
+
+    missing = tmp_path / "deleted-cache"
+    real = config.settings()
+    monkeypatch.setattr(config, "settings", lambda: config.Settings(real.artifacts_dir, missing, real.log_level))
+    track = dashboard_recommender.search("a", limit=1)[0].track_id
+    output = ("..alpha-url.search...alpha-track.value...alpha-track.options...alpha-k.value..."
+              "alpha-notice.children...alpha-request.data..")
+    outputs = [{"id": spec.rsplit(".", 1)[0], "property": spec.rsplit(".", 1)[1]}
+               for spec in output.strip(".").split("...")]
+    payload = {"output": output, "outputs": outputs, "changedPropIds": ["alpha-url.search"], "state": [],
+               "inputs": [{"id": "alpha-url", "property": "search", "value": f"?track={track}&k=10"},
+                          {"id": "alpha-track", "property": "value", "value": None},
+                          {"id": "alpha-k", "property": "value", "value": 10}]}
+    answer = app.server.test_client().post("/_dash-update-component", json=payload)
+    assert answer.status_code == 200
+    response = answer.get_json()["response"]
+    assert "alpha-request" not in response  # no background job is started without its cache
+    notice = json.dumps(response["alpha-notice"]["children"], ensure_ascii=False)
+    assert "cannot run right now" in notice and "deleted-cache" in notice and "is missing" in notice
