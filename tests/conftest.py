@@ -1,2 +1,2 @@
-"""Fixtures shared by every test module (the dashboard's artifact set and gunicorn server)."""
-pytest_plugins = ["tests.dashboard_fixtures"]
+"""Fixtures shared by the test modules: the dashboard's artifact set and server, the build tests' raw data."""
+pytest_plugins = ["tests.dashboard_fixtures", "tests.build_fixtures"]

@@ -9,7 +9,6 @@ in the manifest's ``cleaning``.
 """
 from __future__ import annotations
 
-import shutil
 import unicodedata
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from build.refresh import main, refresh
 from engine import Recommender
 from engine.errors import InputDataError, RecommenderError
 from tests.helpers import (
-    copy_raw,
     small_catalogue,
     small_listening,
     snapshot,
@@ -32,34 +30,10 @@ from tests.helpers import (
     visible_entries,
     write_catalogue,
     write_listening,
-    write_small_raw,
 )
 
 CATALOGUE = settings.CATALOGUE_FILE
 LISTENING = settings.LISTENING_FILE
-
-
-@pytest.fixture(scope="module")
-def good(tmp_path_factory) -> tuple[Path, Path]:
-    """The small catalogue's raw CSVs and an artifact root built from them (built once)."""
-    root = tmp_path_factory.mktemp("good")
-    raw = write_small_raw(root / "raw")
-    refresh(raw, root / "artifacts")
-    return raw, root / "artifacts"
-
-
-@pytest.fixture
-def previous(good, tmp_path) -> Path:
-    """A private copy of the good artifact root, serving one set."""
-    out = tmp_path / "artifacts"
-    shutil.copytree(good[1], out, symlinks=True)
-    return out
-
-
-@pytest.fixture
-def raw(good, tmp_path) -> Path:
-    """A private copy of the good raw CSVs, for a test to damage."""
-    return copy_raw(good[0], tmp_path / "raw")
 
 
 def edit(path: Path, change) -> None:

@@ -43,37 +43,14 @@ from build.refresh import refresh
 from engine import Recommender
 from engine.errors import InputDataError
 from engine.schema import AUDIO_FEATURES
-from tests.helpers import (copy_raw, small_catalogue, small_listening, snapshot, tid, uid, write_catalogue,
-                           write_listening, write_small_raw)
+from tests.helpers import (small_catalogue, small_listening, snapshot, tid, uid, write_catalogue,
+                           write_listening)
 from tests.test_build import build_fails
 
 CATALOGUE = settings.CATALOGUE_FILE
 LISTENING = settings.LISTENING_FILE
 BIG_ROWS = int(os.environ.get("RELIABILITY_BIG_ROWS", "2000000"))
 BIG_BLOCKS = "8MB"
-
-
-@pytest.fixture(scope="module")
-def good(tmp_path_factory) -> tuple[Path, Path]:
-    """The small catalogue's raw CSVs and an artifact root built from them (built once)."""
-    root = tmp_path_factory.mktemp("good")
-    raw = write_small_raw(root / "raw")
-    refresh(raw, root / "artifacts")
-    return raw, root / "artifacts"
-
-
-@pytest.fixture
-def previous(good, tmp_path) -> Path:
-    """A private copy of the good artifact root, serving one set."""
-    out = tmp_path / "artifacts"
-    shutil.copytree(good[1], out, symlinks=True)
-    return out
-
-
-@pytest.fixture
-def raw(good, tmp_path) -> Path:
-    """A private copy of the good raw CSVs, for a test to damage."""
-    return copy_raw(good[0], tmp_path / "raw")
 
 
 def rewrite(path: Path, change) -> None:
