@@ -44,6 +44,9 @@ USER_TAGS_FILE = "User Tags.csv"
 
 #: Test listeners evaluated at most (a seeded sample above this; HetRec has 1,877, all evaluated).
 MAX_LISTENERS = 2000
+#: ... and on data with more than LARGE_ROWS listening rows (the full-scale demo has 9.7M).
+LARGE_DATA_LISTENERS = 1000
+LARGE_ROWS = 2_000_000
 #: Below this many test listeners the metrics are noise: the stage is skipped and says so.
 MIN_TEST_LISTENERS = 20
 #: Keys of a refresh config that describe the collaborative model (the rest: ``alpha``).
@@ -54,7 +57,9 @@ NEIGHBOURHOODS = (50, 200, 1000)
 
 _TUNED = {"similarity": "rp3beta", "weighting": "log", "right_weighting": "bm25", "k1": 5.0}
 #: Collaborative models compared, by name. The first group are the plain weighting and
-#: similarity options; the rp3beta group is the family tuned on HetRec Last.fm-2K.
+#: similarity options; the last three are the rp3beta family tuned on HetRec Last.fm-2K
+#: (log-weighted track -> listener step, BM25 (k1 = 5) listener -> track step, a shifted
+#: popularity penalty and a shrinkage of seeds known from few listeners).
 CANDIDATES = {
     "cosine, raw counts": {"similarity": "cosine", "weighting": "raw"},
     "cosine, log": {"similarity": "cosine", "weighting": "log"},
@@ -62,14 +67,22 @@ CANDIDATES = {
     "cosine, tf-idf": {"similarity": "cosine", "weighting": "tfidf"},
     "asymmetric cosine (0.7), bm25": {"similarity": "cosine", "weighting": "bm25", "asymmetry": 0.7},
     "rp3beta, bm25, beta 0.5": {"similarity": "rp3beta", "weighting": "bm25", "beta": 0.5},
-    "rp3beta, bm25, beta 0.3": {"similarity": "rp3beta", "weighting": "bm25", "beta": 0.3},
     "rp3beta tuned, beta 0.4, shift 10": {**_TUNED, "beta": 0.4, "popularity_shift": 10.0},
-    "rp3beta tuned, beta 0.4, shift 10, shrink 1": {**_TUNED, "beta": 0.4, "popularity_shift": 10.0,
+    "rp3beta tuned, beta 0.4, shift 15, shrink 1": {**_TUNED, "beta": 0.4, "popularity_shift": 15.0,
                                                     "seed_shrink": 1.0},
     "rp3beta tuned, beta 0.45, shift 20, shrink 0.5": {**_TUNED, "beta": 0.45, "popularity_shift": 20.0,
                                                        "seed_shrink": 0.5},
-    "rp3beta tuned, beta 0.5, shift 40": {**_TUNED, "beta": 0.5, "popularity_shift": 40.0},
 }
+
+
+def default_listeners(plays) -> int:
+    """Test listeners sampled by default: all of HetRec (1,877), 2,000 up to 2M play rows, else 1,000.
+
+    The collaborative work per listener grows with the data (popular seeds
+    reach more listeners), so large data gets a smaller sample to keep the
+    stage at a few minutes.
+    """
+    return MAX_LISTENERS if plays.nnz <= LARGE_ROWS else LARGE_DATA_LISTENERS
 
 
 def leak_free_tags(tracks: pd.DataFrame, user_ids, user_tags: pd.DataFrame, split: Split,
@@ -126,7 +139,7 @@ def leak_free_tags(tracks: pd.DataFrame, user_ids, user_tags: pd.DataFrame, spli
 
 
 def evaluate(tracks: pd.DataFrame, plays, user_ids, raw: Path | None = None, *, seed: int = 0,
-             max_listeners: int | None = MAX_LISTENERS, candidates: dict | None = None,
+             max_listeners: int | str | None = "auto", candidates: dict | None = None,
              alphas=ALPHA_GRID, neighbourhoods=NEIGHBOURHOODS, block_weights: dict | None = None) -> dict:
     """Run the offline evaluation on a cleaned catalogue and play matrix; returns evaluation.json's content.
 
@@ -140,12 +153,13 @@ def evaluate(tracks: pd.DataFrame, plays, user_ids, raw: Path | None = None, *, 
         Raw directory; its ``User Tags.csv``, if any, makes the tags leak-free.
     seed : int, default 0
         Seed of the split and of the listener sample.
-    max_listeners : int or None, default MAX_LISTENERS
-        Sample at most this many test listeners (None: all).
+    max_listeners : int, "auto" or None, default "auto"
+        Sample at most this many test listeners ("auto": :func:`default_listeners`; None or 0: all).
     candidates : dict, optional
         Collaborative models to compare (default :data:`CANDIDATES`).
     """
     start = time.perf_counter()
+    max_listeners = default_listeners(plays) if max_listeners == "auto" else (max_listeners or None)
     split = train_test_split(plays, seed=seed)
     log.info("evaluation split: %s", split.summary())
     content_tracks, tags_report = tracks, None
@@ -166,7 +180,7 @@ def evaluate(tracks: pd.DataFrame, plays, user_ids, raw: Path | None = None, *, 
 
 
 def run_stage(tracks: pd.DataFrame, plays, user_ids, raw: Path | None, *, seed: int = 0,
-              max_listeners: int | None = MAX_LISTENERS) -> tuple[dict | None, str | None]:
+              max_listeners: int | str | None = "auto") -> tuple[dict | None, str | None]:
     """The evaluation stage of a build: ``(evaluation, None)``, or ``(None, reason)`` when skipped.
 
     Skipped (not failed) when the data has fewer than :data:`MIN_TEST_LISTENERS`
@@ -219,13 +233,23 @@ def settle_defaults(config: dict, explicit: dict, evaluation: dict | None,
     return params, alpha, {"collaborative": collab, "alpha": source}
 
 
+def parse_listeners(text: str) -> int | str:
+    """``--max-listeners`` value: "auto" or a count >= 0."""
+    if text == "auto":
+        return text
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 'auto' or >= 0, got {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--raw", type=Path, default=settings.raw_dir(), help="directory of the raw CSVs")
     parser.add_argument("--out", type=Path, required=True, help="evaluation JSON file to write")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and listener sample")
-    parser.add_argument("--max-listeners", type=int, default=MAX_LISTENERS,
-                        help="test listeners evaluated at most (0: all)")
+    parser.add_argument("--max-listeners", type=parse_listeners, default="auto",
+                        help="test listeners evaluated at most (0: all; default: auto, see default_listeners)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -236,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     plays = play_matrix(listening, len(tracks))
     result = evaluate(tracks, plays, listening.user_ids, args.raw, seed=args.seed,
-                      max_listeners=args.max_listeners or None)
+                      max_listeners=args.max_listeners)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_name(f".{args.out.name}.tmp")
     tmp.write_text(json.dumps(result, indent=2), encoding="utf-8")

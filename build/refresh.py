@@ -111,7 +111,7 @@ def _scheduler(address: str | None):
 
 def refresh(raw: Path, out: Path, scheduler: str | None = None, force: bool = False,
             config: dict | None = None, evaluate: bool = False,
-            eval_listeners: int | None = evaluation_stage.MAX_LISTENERS) -> Path | None:
+            eval_listeners: int | str | None = "auto") -> Path | None:
     """Build the artifact set; returns its directory, or None when it was already up to date.
 
     ``config`` holds explicit settings (None values count as not given);
@@ -218,14 +218,15 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"default alpha (default: evaluated ({DEFAULT_CONFIG['alpha']}))")
     parser.add_argument("--no-evaluate", dest="evaluate", action="store_false",
                         help="skip the offline evaluation stage (no evaluation.json; built-in defaults)")
-    parser.add_argument("--eval-listeners", type=int, default=evaluation_stage.MAX_LISTENERS,
-                        help="test listeners the evaluation samples at most (0: all; default %(default)s)")
+    parser.add_argument("--eval-listeners", type=evaluation_stage.parse_listeners, default="auto",
+                        help="test listeners the evaluation samples at most (0: all; default: auto = all up "
+                             "to 2,000, 1,000 above 2M listening rows)")
     args = parser.parse_args(argv)
     configure_logging()
     try:
         refresh(args.raw, args.out, scheduler=args.scheduler, force=args.force,
                 config={"weighting": args.weighting, "similarity": args.similarity, "beta": args.beta,
-                        "alpha": args.alpha}, evaluate=args.evaluate, eval_listeners=args.eval_listeners or None)
+                        "alpha": args.alpha}, evaluate=args.evaluate, eval_listeners=args.eval_listeners)
     except InputDataError as exc:
         log.error("build stopped, previous artifacts untouched: %s", exc)
         return 2

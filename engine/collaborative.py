@@ -5,11 +5,16 @@ are first reweighted by one of the pure functions in :data:`WEIGHTINGS`
 (``raw``, ``log``, ``bm25``, ``tfidf``). Two similarities are offered:
 
 ``cosine``
-    ``s(i, j) = <W_i, W_j> / (|W_i| |W_j|)`` on the weighted rows ``W``.
+    ``s(i, j) = <W_i, W_j> / (|W_i| |W_j|)`` on the weighted rows ``W``
+    (or the asymmetric ``|W_i| ** (2a) |W_j| ** (2 - 2a)``, parameter ``asymmetry``).
 ``rp3beta``
     The random-walk similarity of Paudel et al. (2017): the probability of
     walking track i -> listener u -> track j, ``P(u|i) P(j|u)``, summed over
     listeners and divided by ``popularity(j) ** beta`` to favour the long tail.
+    Options (all exact): the two steps may use different weightings, the
+    probabilities a power (``exponent``), the penalty a shift
+    (``(popularity(j) + popularity_shift) ** beta``) and seeds known from few
+    listeners a shrinkage (``n / (n + seed_shrink)``).
 
 Both are ``s(i, .) = L[i] @ R`` for a track x user matrix ``L`` and a
 user x track matrix ``R`` with the sparsity pattern of the play matrix, so a

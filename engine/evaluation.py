@@ -3,7 +3,7 @@
 Protocol
 --------
 * **Split** (:func:`train_test_split`): every listener with at least
-  ``min_items`` (5) distinct tracks is a *test listener*; ``round(0.2 * n)``
+  ``min_items`` (5) distinct tracks is a *test listener*; ``floor(0.2 * n + 0.5)``
   of their ``n`` tracks (at least one) are held out, chosen uniformly at
   random by a seeded generator. The held-out (listener, track) pairs are
   removed from the training play matrix; every model, every popularity count
@@ -43,7 +43,6 @@ import scipy.sparse as sp
 
 from ._sparse import concat_ranges, safe_inverse, to_csr32
 from ._validation import check_alpha, check_k
-from .collab_cache import gather_cost
 from .collaborative import CollaborativeModel
 from .errors import InvalidParameterError
 
@@ -51,7 +50,7 @@ __all__ = [
     "Split", "train_test_split", "history_weights", "ranking_metrics",
     "precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k", "hit_rate_at_k",
     "catalogue_coverage", "novelty", "intra_list_diversity",
-    "rank_popular", "rank_hybrid", "Comparison", "compare_methods", "choose_defaults",
+    "rank_popular", "rank_hybrid", "TruncatedNeighbours", "Comparison", "compare_methods", "choose_defaults",
     "ALPHA_GRID", "METRICS",
 ]
 
@@ -124,7 +123,7 @@ def train_test_split(plays: sp.spmatrix, test_fraction: float = 0.2, min_items: 
     plays : sparse matrix of shape (n_tracks, n_users)
         Play counts (> 0 where a listener played a track).
     test_fraction : float, default 0.2
-        Share of each test listener's tracks held out: ``round(test_fraction * n)``, at least 1.
+        Share of each test listener's tracks held out: ``floor(test_fraction * n + 0.5)``, at least 1.
     min_items : int, default 5
         Listeners with fewer distinct tracks keep them all in training and are not tested.
     seed : int, default 0
@@ -396,93 +395,82 @@ def _exclusions(profiles: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     n_cols, n = profiles.shape
     lengths = np.diff(profiles.indptr)
     cols = np.repeat(np.arange(n_cols, dtype=np.int64), lengths)
-    fillers = np.zeros(n_cols, dtype=np.int64)
-    for col in range(n_cols):
-        played = profiles.indices[profiles.indptr[col]:profiles.indptr[col + 1]]  # sorted
-        gaps = np.flatnonzero(played != np.arange(len(played)))
-        fillers[col] = gaps[0] if gaps.size else len(played)
+    # Sorted distinct tracks: the first candidate is the number of leading tracks 0, 1, 2, ...
+    position = np.arange(profiles.nnz) - np.repeat(profiles.indptr[:-1], lengths)
+    fillers = np.bincount(cols, weights=profiles.indices == position, minlength=n_cols).astype(np.int64)
     if np.any(fillers >= n):
         raise InvalidParameterError("a test listener has played every track: nothing left to recommend")
     return profiles.indices.astype(np.int64) * n_cols + cols, fillers[cols] * n_cols + cols
 
 
-class _BlockScorer:
-    """Collaborative scores of blocks of listeners for one model, as dense (n_tracks, n_listeners) columns.
+_DENSE_ENTRIES = 8_000_000
 
-    ``(profiles @ L @ R).T`` (``(profiles @ S).T`` for a truncated model):
-    the sums :meth:`CollaborativeModel.scores` forms one listener at a time,
-    done for a block in compiled code. Seeds whose query would touch more than
-    ``min_cost`` entries of ``R`` (popular tracks on large data) are shared by
-    many listeners, so their exact rows ``s(i, .) = L[i] @ R`` are computed
-    once (at most ``max_entries`` stored values) and combined by a dense product.
+
+def _collab_columns(model, transposed: sp.csr_matrix, profiles: sp.csr_matrix,
+                    dense_entries: int = _DENSE_ENTRIES, seed_chunk: int = 256) -> np.ndarray:
+    """Collaborative scores of a block of listeners, dense (n_tracks, n_listeners), C-ordered.
+
+    Column ``u`` is ``sum_i w_ui s(i, .)``: the sum :meth:`CollaborativeModel.scores`
+    forms for one listener, done for the block in compiled code. ``transposed``
+    is ``S.T`` (truncated model) or ``R.T`` as CSR, so products write contiguous rows.
+
+    * Truncated model: ``(profiles @ S).T``.
+    * Few listeners in all (``n_block * n_users <= dense_entries``): ``R.T @ (profiles @ L).T``,
+      one sparse @ dense product.
+    * Otherwise seed by seed: the rows ``s(i, .) = L[i] @ R`` of the block's
+      distinct seeds, a chunk at a time, each added to the listeners that have
+      the seed. A popular seed is shared by many listeners, so its row, the
+      expensive part, is formed once per block instead of once per listener.
     """
+    if hasattr(model, "similarity_"):
+        return np.asarray(transposed @ np.ascontiguousarray(profiles.T.toarray()))
+    n_block, n_tracks = profiles.shape
+    if n_block * model.left_.shape[1] <= dense_entries:
+        per_listener = (profiles @ model.left_).toarray()
+        return np.asarray(transposed @ np.ascontiguousarray(per_listener.T))
+    by_seed = sp.csc_matrix(profiles)
+    seeds = np.flatnonzero(np.diff(by_seed.indptr))
+    out = np.zeros((n_block, n_tracks))
+    for first in range(0, len(seeds), seed_chunk):
+        chunk = seeds[first:first + seed_chunk]
+        # float64 like the scorer's sums (L and R are stored as float32)
+        rows = (model.left_[chunk].astype(np.float64) @ model.right_).toarray()  # (n_chunk, n_tracks)
+        weights = sp.csr_matrix(by_seed[:, chunk])
+        listeners = np.flatnonzero(np.diff(weights.indptr))
+        out[listeners] += weights[listeners] @ rows
+    return np.ascontiguousarray(out.T)
 
-    def __init__(self, model, seeds: np.ndarray, min_cost: int = 50_000, max_entries: int = 25_000_000):
-        self.model = model
-        self.truncated = hasattr(model, "similarity_")
-        self.heavy = np.empty(0, dtype=np.int64)
-        if self.truncated:
-            return
-        self.right_t = model.right_.T.tocsr()
-        n_tracks = model.left_.shape[0]
-        cost = gather_cost(model.left_, model.right_)[seeds]
-        order = np.argsort(-cost, kind="stable")[:max(0, max_entries // n_tracks)]
-        self.heavy = np.sort(seeds[order][cost[order] >= min_cost])
-        self.rows = np.empty((len(self.heavy), n_tracks))
-        for start in range(0, len(self.heavy), 256):
-            chunk = self.heavy[start:start + 256]
-            self.rows[start:start + len(chunk)] = (model.left_[chunk] @ model.right_).toarray()
 
-    def columns(self, profiles: sp.csr_matrix) -> np.ndarray:
-        """Scores of the block ``profiles`` (CSR (n_listeners, n_tracks) of normalised weights)."""
-        if self.truncated:
-            return np.asarray(self.model.similarity_.T @ np.ascontiguousarray(profiles.T.toarray()))
-        if not len(self.heavy):
-            return self._light(profiles)
-        is_heavy = np.isin(profiles.indices, self.heavy)
-        listeners = np.repeat(np.arange(profiles.shape[0]), np.diff(profiles.indptr))[is_heavy]
-        weights = np.zeros((len(self.heavy), profiles.shape[0]))
-        weights[np.searchsorted(self.heavy, profiles.indices[is_heavy]), listeners] = profiles.data[is_heavy]
-        light = sp.csr_matrix((np.where(is_heavy, 0.0, profiles.data), profiles.indices, profiles.indptr),
-                              shape=profiles.shape)
-        light.eliminate_zeros()
-        return self.rows.T @ weights + self._light(light)
-
-    def _light(self, profiles: sp.csr_matrix) -> np.ndarray:
-        per_listener = sp.csr_matrix(profiles @ self.model.left_)
-        if 4 * per_listener.nnz >= per_listener.shape[0] * per_listener.shape[1]:
-            # Each listener shares most listeners (small data): sparse @ dense writes the block directly.
-            return np.asarray(self.right_t @ np.ascontiguousarray(per_listener.toarray().T))
-        # Otherwise multiply only the rows of R of the listeners touched.
-        touched = np.unique(per_listener.indices)
-        compact = sp.csr_matrix((per_listener.data, np.searchsorted(touched, per_listener.indices),
-                                 per_listener.indptr), shape=(per_listener.shape[0], len(touched)))
-        return np.ascontiguousarray((compact @ self.model.right_[touched]).toarray().T)
+def _profiles(train_by_user: sp.csr_matrix, users: np.ndarray) -> sp.csr_matrix:
+    """History weights of ``users``, each row divided by its sum (as HybridScorer does), CSR float64."""
+    profiles = sp.csr_matrix(train_by_user[users], dtype=np.float64)
+    profiles.sort_indices()
+    for row in range(profiles.shape[0]):
+        lo, hi = profiles.indptr[row], profiles.indptr[row + 1]
+        if hi > lo:
+            weights = history_weights(profiles.data[lo:hi])
+            profiles.data[lo:hi] = weights / weights.sum()
+    return profiles
 
 
 def _block(train_by_user: sp.csr_matrix, chunk: np.ndarray, content=None):
     """Profiles (normalised history weights), exclusions and normalised content scores of a block of listeners."""
     n_tracks = train_by_user.shape[1]
-    profiles = sp.csr_matrix(train_by_user[chunk], dtype=np.float64)
-    profiles.sort_indices()
+    profiles = _profiles(train_by_user, chunk)
     excluded, filler = _exclusions(profiles)
     content_norm = np.zeros((n_tracks, len(chunk))) if content is not None else None
-    for offset in range(len(chunk)):
+    for offset in range(len(chunk) if content is not None else 0):
         lo, hi = profiles.indptr[offset], profiles.indptr[offset + 1]
-        if hi == lo:
-            continue
-        weights = history_weights(profiles.data[lo:hi])
-        weights = weights / weights.sum()  # as HybridScorer normalises them
-        profiles.data[lo:hi] = weights
-        if content is not None:
-            content_norm[:, offset] = content.similarity(profiles.indices[lo:hi].astype(np.int64), weights)
+        if hi > lo:
+            content_norm[:, offset] = content.similarity(profiles.indices[lo:hi].astype(np.int64),
+                                                         profiles.data[lo:hi])
     if content is not None:
         _minmax_columns(content_norm, excluded, filler)
     return profiles, excluded, filler, content_norm
 
 
 def rank_hybrid(content, models: dict, split: Split, users, alphas: dict, k: int,
-                block_entries: int = 8_000_000) -> dict:
+                block_entries: int = 8_000_000, collab_entries: int = 50_000_000) -> dict:
     """Top-``k`` lists of the engine's hybrid scoring for each model and alpha.
 
     For every listener: seeds = training history, weights =
@@ -506,7 +494,9 @@ def rank_hybrid(content, models: dict, split: Split, users, alphas: dict, k: int
         The alphas to rank at, per model name.
     k : int
     block_entries : int, default 8_000_000
-        Listeners per block are chosen so a block's dense scores stay below this many entries.
+        Listeners per (inner) block are chosen so its dense scores stay below this many entries.
+    collab_entries : int, default 50_000_000
+        The same for the outer blocks whose collaborative scores are formed together.
 
     Returns
     -------
@@ -520,24 +510,29 @@ def rank_hybrid(content, models: dict, split: Split, users, alphas: dict, k: int
     users = np.asarray(users, dtype=np.int64)
     out = {(name, a): np.full((len(users), k), -1, dtype=np.int64) for name in models for a in alphas[name]}
     size = int(max(1, min(256, block_entries // n_tracks)))
-    seeds = np.unique(train_by_user[users].indices).astype(np.int64)
-    # One model at a time: its exact heavy rows are the largest thing held in memory.
+    # Collaborative scores are formed for an outer block of listeners at once (a popular
+    # seed's row is then shared by all of them); content, normalisation and ranking by inner block.
+    outer = size if size * train_by_user.shape[0] <= _DENSE_ENTRIES else \
+        int(max(size, min(len(users), collab_entries // n_tracks)))
     for name, model in models.items():
-        scorer = _BlockScorer(model, seeds)
         with_content = any(a > 0 for a in alphas[name])
-        for first in range(0, len(users), size):
-            chunk = users[first:first + size]
-            profiles, excluded, filler, content_norm = _block(train_by_user, chunk,
-                                                              content if with_content else None)
-            collab_norm = _minmax_columns(scorer.columns(profiles), excluded, filler)
-            for a in alphas[name]:
-                if a == 0.0:  # 0 * content + 1 * collab is collab exactly
-                    scores = collab_norm.copy()
-                else:
-                    scores = a * content_norm
-                    scores += (1.0 - a) * collab_norm
-                scores.flat[excluded] = -np.inf
-                out[(name, a)][first:first + len(chunk)] = _block_top(scores, k, tie_rank)
+        transposed = (model.similarity_ if hasattr(model, "similarity_") else model.right_).T.tocsr()
+        for start in range(0, len(users), outer):
+            group = users[start:start + outer]
+            collab = _collab_columns(model, transposed, _profiles(train_by_user, group))
+            for first in range(0, len(group), size):
+                chunk = group[first:first + size]
+                profiles, excluded, filler, content_norm = _block(train_by_user, chunk,
+                                                                  content if with_content else None)
+                collab_norm = _minmax_columns(np.array(collab[:, first:first + size]), excluded, filler)
+                for a in alphas[name]:
+                    if a == 0.0:  # 0 * content + 1 * collab is collab exactly
+                        scores = collab_norm.copy()
+                    else:
+                        scores = a * content_norm
+                        scores += (1.0 - a) * collab_norm
+                    scores.flat[excluded] = -np.inf
+                    out[(name, a)][start + first:start + first + len(chunk)] = _block_top(scores, k, tie_rank)
     return out
 
 
@@ -564,10 +559,11 @@ class TruncatedNeighbours:
         self.block = block
 
     def fit(self) -> "TruncatedNeighbours":
+        """Form ``left_ @ right_`` a block of rows at a time and keep each row's best entries."""
         left, right = self.model.left_, self.model.right_
         pieces = []
         for start in range(0, left.shape[0], self.block):
-            product = (left[start:start + self.block] @ right).tocsr()
+            product = (left[start:start + self.block].astype(np.float64) @ right).tocsr()
             pieces.append(_top_per_row(product, self.n_neighbours))
         self.similarity_ = sp.vstack(pieces, format="csr")
         return self
@@ -631,27 +627,37 @@ class Comparison:
         return {"protocol": self.protocol, "chosen": self.chosen, "runs": self.runs, "variants": self.variants}
 
 
-def choose_defaults(candidates: list[dict], k: int = 10, min_coverage: float = 0.10) -> dict:
-    """Pick the (model, alpha) with the best ndcg@k among those with coverage@k >= ``min_coverage``.
+def choose_defaults(candidates: list[dict], k: int = 10, min_coverage: float = 0.10,
+                    coverage_ceiling: float = 1.0) -> dict:
+    """Pick the (model, alpha) with the best ndcg@k among those with enough catalogue coverage@k.
 
-    Ties go to higher coverage, then to the earlier candidate. When no
-    candidate reaches the coverage floor the best ndcg@k wins and the reason
-    says so.
+    The floor is ``min_coverage * coverage_ceiling``: when the evaluated lists
+    have fewer slots than the catalogue has tracks (``n_listeners * k <
+    n_tracks``, a sample of a large catalogue), no method can cover more than
+    that share, so the floor shrinks with it. Ties go to higher coverage, then
+    to the earlier candidate. When no candidate reaches the floor the best
+    ndcg@k wins and the rule says so.
 
     Parameters
     ----------
     candidates : list of dict
         ``{"name", "params", "alpha", "k", "metrics"}`` entries.
+    k : int, default 10
+    min_coverage : float, default 0.10
+    coverage_ceiling : float, default 1.0
+        ``min(1, n_listeners * k / n_tracks)``.
     """
     pool = [c for c in candidates if c["k"] == k]
     if not pool:
         raise InvalidParameterError(f"no candidate was measured at k={k}")
-    eligible = [c for c in pool if c["metrics"]["coverage"] >= min_coverage]
+    floor = min_coverage * min(1.0, coverage_ceiling)
+    eligible = [c for c in pool if c["metrics"]["coverage"] >= floor]
     best = max(eligible or pool, key=lambda c: (c["metrics"]["ndcg"], c["metrics"]["coverage"]))
+    scaled = "" if floor == min_coverage else f" ({min_coverage:g} x {coverage_ceiling:.3f} list slots per track)"
     rule = (f"highest ndcg@{k} among the {len(eligible)} of {len(pool)} measured (model, alpha) pairs "
-            f"with coverage@{k} >= {min_coverage:g}")
+            f"with coverage@{k} >= {floor:.4g}{scaled}")
     if not eligible:
-        rule = f"no measured pair reached coverage@{k} >= {min_coverage:g}; highest ndcg@{k} overall"
+        rule = f"no measured pair reached coverage@{k} >= {floor:.4g}{scaled}; highest ndcg@{k} overall"
     return {"name": best["name"], "alpha": best["alpha"], "collaborative": dict(best["params"]),
             "rule": rule, "metrics": dict(best["metrics"]), "k": k}
 
@@ -695,65 +701,39 @@ def compare_methods(split: Split, content, candidates: dict, *, alphas=ALPHA_GRI
     """
     alphas = tuple(check_alpha(a) for a in alphas)
     ks = tuple(sorted(check_k(k) for k in ks))
-    depth = ks[-1]
     start = time.perf_counter()
     users = split.test_users
     if max_users is not None and len(users) > max_users:
         users = np.sort(np.random.default_rng(seed).choice(users, size=max_users, replace=False))
-    popularity = np.diff(split.train.indptr).astype(np.float64)
-    n_listeners = int(np.count_nonzero(np.diff(split.train.T.tocsr().indptr)))
-    features = content.to_csr() if item_features is None else item_features
-    relevant = split.test[users]
-
-    def measure(recs):
-        out = {}
-        for k in ks:
-            out[k] = ranking_metrics(recs, relevant, k, popularity=popularity, n_listeners=n_listeners,
-                                     item_features=features)
-            del out[k]["users"]  # recorded once, in the protocol
-        return out
-
+    measure = _Measure(split, users, ks, content.to_csr() if item_features is None else item_features)
     models = {name: CollaborativeModel(**params).fit(split.train) for name, params in candidates.items()}
     log.info("evaluation: %d test listeners (of %d), %d collaborative candidates", len(users),
              len(split.test_users), len(models))
-    alone = rank_hybrid(content, models, split, users, {n: (0.0,) for n in models}, depth)
-    measured = {(n, 0.0): measure(alone[(n, 0.0)]) for n in models}
-    first = ks[0]
-    best = sorted(models, key=lambda n: -measured[(n, 0.0)][first]["ndcg"])
-    tuned = best[:max(1, tune_alphas)]
-    grid = rank_hybrid(content, {n: models[n] for n in tuned}, split, users, {n: alphas for n in tuned}, depth)
-    measured.update({key: measure(recs) for key, recs in grid.items()})
 
+    # Every model alone, then the alpha grid for the best few.
+    alone = rank_hybrid(content, models, split, users, {n: (0.0,) for n in models}, measure.depth)
+    measured = {key: measure(recs) for key, recs in alone.items()}
+    first = ks[0]
+    best = sorted(models, key=lambda n: -measured[(n, 0.0)][first]["ndcg"])[:max(1, tune_alphas)]
+    grid = rank_hybrid(content, {n: models[n] for n in best}, split, users, {n: alphas for n in best},
+                       measure.depth)
+    measured.update({key: measure(recs) for key, recs in grid.items()})
     entries = [{"name": n, "params": dict(candidates[n]), "alpha": a, "k": k, "metrics": m[k]}
                for (n, a), m in measured.items() for k in ks]
-    tuned_entries = [e for e in entries if e["name"] in tuned]
-    chosen = choose_defaults(tuned_entries, first, min_coverage)
+    chosen = choose_defaults([e for e in entries if e["name"] in best], first, min_coverage,
+                             coverage_ceiling=len(users) * first / split.train.shape[0])
 
-    comparison = Comparison()
-    popular = measure(rank_popular(split, users, depth))
+    name = chosen["name"]
+    popular = measure(rank_popular(split, users, measure.depth))
+    comparison = Comparison(chosen=chosen)
     comparison.runs += [_run("popularity", None, k, popular[k]) for k in ks]
-    chosen_name = chosen["name"]
-    comparison.runs += [_run("content", None, k, measured[(chosen_name, 1.0)][k]) for k in ks if 1.0 in alphas]
-    comparison.runs += [_run("collaborative", None, k, measured[(chosen_name, 0.0)][k]) for k in ks]
-    comparison.runs += [_run("hybrid", a, k, measured[(chosen_name, a)][k]) for a in alphas for k in ks]
-    comparison.variants = [e for e in entries if e["name"] != chosen_name]
-
-    for size in neighbourhoods:
-        model = models[best[0]]
-        if product_size(model) > max_product:
-            log.info("evaluation: neighbourhood sizes skipped (item x item product up to %d entries)",
-                     product_size(model))
-            comparison.protocol["neighbourhoods_skipped"] = (
-                f"item x item product would have up to {product_size(model)} entries (> {max_product})")
-            break
-        truncated = TruncatedNeighbours(model, size).fit()
-        recs = rank_hybrid(content, {"t": truncated}, split, users, {"t": (0.0,)}, depth)[("t", 0.0)]
-        metrics = measure(recs)
-        comparison.variants += [{"name": f"{best[0]}, {size} neighbours", "params": {
-            **candidates[best[0]], "neighbours": size}, "alpha": 0.0, "k": k, "metrics": metrics[k]} for k in ks]
-
-    chosen["collaborative"] = dict(candidates[chosen_name])
-    comparison.chosen = chosen
+    comparison.runs += [_run("content", None, k, measured[(name, 1.0)][k]) for k in ks if 1.0 in alphas]
+    comparison.runs += [_run("collaborative", None, k, measured[(name, 0.0)][k]) for k in ks]
+    comparison.runs += [_run("hybrid", a, k, measured[(name, a)][k]) for a in alphas for k in ks]
+    comparison.variants = [e for e in entries if e["name"] != name]
+    comparison.variants += _neighbourhood_variants(content, models[best[0]], best[0], candidates[best[0]],
+                                                   split, users, measure, neighbourhoods, max_product,
+                                                   comparison.protocol)
     comparison.protocol.update({
         **split.summary(), "evaluated_listeners": int(len(users)), "sampled": len(users) < len(split.test_users),
         "sample_seed": seed, "relevance": "every held-out track of the listener (gain 1)",
@@ -761,10 +741,49 @@ def compare_methods(split: Split, content, candidates: dict, *, alphas=ALPHA_GRI
         "history_weights": "1 + ln(playcount), as recommend_for_user", "ks": list(ks), "alphas": list(alphas),
         "novelty_base": "training listeners", "diversity_features": "content rows (cosine distance)",
         "seconds": round(time.perf_counter() - start, 2)})
-    log.info("evaluation: chose %s at alpha=%s (ndcg@%d %.4f, coverage@%d %.4f) in %.1f s", chosen_name,
+    log.info("evaluation: chose %s at alpha=%s (ndcg@%d %.4f, coverage@%d %.4f) in %.1f s", name,
              chosen["alpha"], first, chosen["metrics"]["ndcg"], first, chosen["metrics"]["coverage"],
              comparison.protocol["seconds"])
     return comparison
+
+
+class _Measure:
+    """``ranking_metrics`` of top lists for every cut-off, against one split's held-out tracks."""
+
+    def __init__(self, split: Split, users: np.ndarray, ks: tuple, item_features):
+        self.ks, self.depth = ks, ks[-1]
+        self.relevant = split.test[users]
+        self.popularity = np.diff(split.train.indptr).astype(np.float64)
+        self.n_listeners = int(np.count_nonzero(np.diff(split.train.T.tocsr().indptr)))
+        self.item_features = item_features
+
+    def __call__(self, recs: np.ndarray) -> dict:
+        out = {}
+        for k in self.ks:
+            out[k] = ranking_metrics(recs, self.relevant, k, popularity=self.popularity,
+                                     n_listeners=self.n_listeners, item_features=self.item_features)
+            del out[k]["users"]  # recorded once, in the protocol
+        return out
+
+
+def _neighbourhood_variants(content, model, name: str, params: dict, split: Split, users, measure: _Measure,
+                            sizes, max_product: int, protocol: dict) -> list[dict]:
+    """The model cut to each neighbourhood size, alone; none when the item x item product is too large."""
+    if not sizes:
+        return []
+    if product_size(model) > max_product:
+        protocol["neighbourhoods_skipped"] = (f"the item x item product would have up to {product_size(model)} "
+                                              f"entries (> {max_product})")
+        log.info("evaluation: neighbourhood sizes skipped: %s", protocol["neighbourhoods_skipped"])
+        return []
+    variants = []
+    for size in sizes:
+        truncated = TruncatedNeighbours(model, size).fit()
+        recs = rank_hybrid(content, {"t": truncated}, split, users, {"t": (0.0,)}, measure.depth)[("t", 0.0)]
+        metrics = measure(recs)
+        variants += [{"name": f"{name}, {size} neighbours", "params": {**params, "neighbours": size},
+                      "alpha": 0.0, "k": k, "metrics": metrics[k]} for k in measure.ks]
+    return variants
 
 
 def _run(method: str, alpha, k: int, metrics: dict) -> dict:

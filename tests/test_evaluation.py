@@ -221,6 +221,32 @@ def test_rank_hybrid_gives_the_engines_lists_at_every_alpha(small_world, params)
             assert lists[("m", alpha)][row].tolist() == scorer.top(raw, alpha, 10).tolist(), (user, alpha)
 
 
+def test_the_large_data_path_forms_the_same_collaborative_scores(small_world):
+    """Seed by seed (large data) and listener by listener (small data) give the same sums as ``scores``."""
+    from engine.evaluation import _collab_columns, _profiles
+
+    split, _ = small_world
+    model = CollaborativeModel(**CANDIDATES["rp3beta tuned, beta 0.45, shift 20, shrink 0.5"]).fit(split.train)
+    users = split.test_users[:40]
+    profiles = _profiles(split.train.T.tocsr(), users)
+    transposed = model.right_.T.tocsr()
+    seed_major = _collab_columns(model, transposed, profiles, dense_entries=0, seed_chunk=7)
+    listener_major = _collab_columns(model, transposed, profiles)
+    by_scores = np.array([model.scores(profiles[u].indices, profiles[u].data) for u in range(len(users))]).T
+    assert np.allclose(seed_major, by_scores, rtol=1e-12, atol=1e-15)
+    assert np.allclose(listener_major, by_scores, rtol=1e-12, atol=1e-15)
+
+
+def test_a_neighbourhood_as_large_as_the_catalogue_changes_nothing(small_world):
+    split, content = small_world
+    model = CollaborativeModel(weighting="log", similarity="cosine").fit(split.train)
+    users = split.test_users[:50]
+    exact = rank_hybrid(content, {"m": model}, split, users, {"m": (0.0,)}, 10)[("m", 0.0)]
+    everything = TruncatedNeighbours(model, split.train.shape[0]).fit()
+    cut = rank_hybrid(content, {"t": everything}, split, users, {"t": (0.0,)}, 10)[("t", 0.0)]
+    assert np.array_equal(exact, cut)
+
+
 def test_rank_popular_lists_the_most_played_unheard_tracks(small_world):
     split, _ = small_world
     listeners = np.diff(split.train.indptr)
