@@ -44,6 +44,7 @@ import scipy.sparse as sp
 from ._sparse import concat_ranges, safe_inverse, to_csr32
 from ._validation import check_alpha, check_k
 from .collaborative import CollaborativeModel
+from .hybrid import history_weights
 from .errors import InvalidParameterError
 
 __all__ = [
@@ -157,11 +158,6 @@ def train_test_split(plays: sp.spmatrix, test_fraction: float = 0.2, min_items: 
     return Split(train=to_csr32(train.T.tocsr()), test=to_csr32(test),
                  test_users=np.flatnonzero(n_test > 0).astype(np.int64),
                  seed=int(seed), test_fraction=float(test_fraction), min_items=min_items)
-
-
-def history_weights(playcounts) -> np.ndarray:
-    """Weight of each track of a listener's history: ``1 + ln(playcount)`` (as in ``recommend_for_user``)."""
-    return 1.0 + np.log(np.maximum(np.asarray(playcounts, dtype=np.float64), 1.0))
 
 
 # ---------------------------------------------------------------- metrics

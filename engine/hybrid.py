@@ -36,10 +36,15 @@ from .collab_cache import HeavyRows
 from .collaborative import CollaborativeModel
 from .content import ContentIndex
 
-__all__ = ["HybridScorer", "RawScores", "ScoredTracks", "minmax_normalise", "top_k"]
+__all__ = ["history_weights", "HybridScorer", "RawScores", "ScoredTracks", "minmax_normalise", "top_k"]
 
 #: Block length of the chunk maxima that bound the k-th best score from below.
 _CHUNK = 64
+
+
+def history_weights(playcounts) -> np.ndarray:
+    """Weight of each track of a listener's history: ``1 + ln(playcount)``, shape (n_history,), float64."""
+    return 1.0 + np.log(np.maximum(np.asarray(playcounts, dtype=np.float64), 1.0))
 
 
 def minmax_normalise(values: np.ndarray, candidates: np.ndarray) -> np.ndarray:

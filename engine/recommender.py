@@ -24,7 +24,7 @@ from .collab_cache import HeavyRows
 from .collaborative import CollaborativeModel
 from .content import Block, ContentIndex
 from .errors import ArtifactError, InvalidParameterError, UnknownTrackError
-from .hybrid import HybridScorer, RawScores
+from .hybrid import HybridScorer, RawScores, history_weights
 from .schema import AUDIO_FEATURES
 from .search import TrackSearch
 from .users import UserIndex
@@ -243,7 +243,7 @@ class Recommender:
         """
         k, alpha = check_k(k, maximum=MAX_K), check_alpha(alpha)
         seeds, counts = self.users.history(self.users.code(user_id))
-        weights = 1.0 + np.log(np.maximum(counts, 1))
+        weights = history_weights(counts)
         return self._recommendations(self.scorer.raw_scores(seeds, weights), alpha, k)
 
     def _seed_rows(self, track_ids) -> np.ndarray:
