@@ -44,7 +44,7 @@ RUN groupadd --system --gid "${APP_UID}" app \
 # Configuration, all overridable with `-e`: the port gunicorn binds (on all interfaces), the
 # number of workers, the artifact root (a baked demo set; mount real artifacts and point
 # ARTIFACTS_DIR at them), the log level. The code is read-only for the app user, so
-# writable state (the background-callback cache) goes to /tmp.
+# writable state (the background-callback cache, numba's compiled query kernels) goes to /tmp.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -52,7 +52,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     WEB_CONCURRENCY=2 \
     ARTIFACTS_DIR=/app/data/artifacts \
     LOG_LEVEL=info \
-    DASH_CACHE_DIR=/tmp/dash-cache
+    DASH_CACHE_DIR=/tmp/dash-cache \
+    NUMBA_CACHE_DIR=/tmp/numba-cache
 
 WORKDIR /app
 COPY --from=builder /opt/venv /opt/venv
@@ -61,6 +62,9 @@ COPY gunicorn.conf.py ./
 COPY engine/ engine/
 COPY build/ build/
 COPY dashboard/ dashboard/
+# Compile the query kernels now (seconds), so that no container start pays for it.
+RUN python -c "from engine import Recommender; Recommender.load('data/artifacts')" \
+    && chown -R "${APP_UID}:${APP_UID}" "${NUMBA_CACHE_DIR}"
 
 # Last, so a new commit rebuilds only this layer: the revision the image was built from.
 ARG GIT_SHA=unknown

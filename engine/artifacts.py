@@ -1,4 +1,4 @@
-"""The on-disk artifact format: numeric ``.npy`` files, a parquet track table and a manifest.
+"""The on-disk artifact format: numeric ``.npy`` files, an Arrow track table and a manifest.
 
 Layout of an artifact root (``data/artifacts`` by default)::
 
@@ -6,7 +6,7 @@ Layout of an artifact root (``data/artifacts`` by default)::
         current -> v20261129T080102-3f2a9c1d   (symlink, swapped atomically)
         v20261129T080102-3f2a9c1d/
             manifest.json
-            tracks.parquet
+            tracks.arrow
             <array>.npy ...
 
 A set is written into a hidden temporary directory next to its final place and
@@ -15,8 +15,8 @@ atomic ``rename``: a build that fails or is killed leaves the previous set
 serving and untouched. Arrays are plain numeric ``.npy`` files loaded with
 ``np.load(path, mmap_mode="r", allow_pickle=False)``, so loading never runs
 code and processes share one copy through the OS page cache. The manifest
-records each array's dtype, shape, size and CRC-32, so a missing, truncated or
-altered file is refused with a message naming it.
+records each array's dtype, shape, size and XXH3 checksum (and the table's), so
+a missing, truncated or altered file is refused with a message naming it.
 """
 from __future__ import annotations
 
@@ -24,85 +24,49 @@ import json
 import os
 import shutil
 import tempfile
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.feather as feather
+import xxhash
 
 from .errors import ArtifactError
 
 __all__ = ["SCHEMA_VERSION", "ArtifactSet", "write_artifact_set", "resolve_artifact_dir",
            "file_checksum"]
 
-SCHEMA_VERSION = 1
+#: 2: the track table is an Arrow IPC file and checksums are XXH3 (1: parquet and CRC-32).
+SCHEMA_VERSION = 2
 MANIFEST = "manifest.json"
-TRACK_TABLE = "tracks.parquet"
+TRACK_TABLE = "tracks.arrow"
 CURRENT = "current"
 _REBUILD_HINT = "rebuild it with `make artifacts` (python -m build.refresh --force)"
 
 
-def _crc32_of_array(array: np.ndarray) -> str:
+def _xxh3(buffer) -> str:
+    """``"xxh3:<hex>"``: XXH3-64 of a bytes-like object (hashes at memory speed, releases the GIL)."""
+    return f"xxh3:{xxhash.xxh3_64_hexdigest(buffer)}"
+
+
+def _bytes_of(array: np.ndarray) -> np.ndarray:
     # A flat uint8 view: memoryview.cast refuses arrays with a zero-length dimension.
-    return f"crc32:{zlib.crc32(np.ascontiguousarray(array).reshape(-1).view(np.uint8)):08x}"
+    return np.ascontiguousarray(array).reshape(-1).view(np.uint8)
 
 
-_CRC_CHUNK = 1 << 24  # 16 MB pieces, checksummed on several threads
-
-
-def _gf2_times(matrix: list[int], vector: int) -> int:
-    total, row = 0, 0
-    while vector:
-        if vector & 1:
-            total ^= matrix[row]
-        vector >>= 1
-        row += 1
-    return total
-
-
-def _crc32_combine(crc1: int, crc2: int, length2: int) -> int:
-    """CRC-32 of ``a + b`` from ``crc(a)``, ``crc(b)`` and ``len(b)`` (zlib's ``crc32_combine``)."""
-    if length2 <= 0:
-        return crc1
-    odd = [0xEDB88320] + [1 << n for n in range(31)]  # the operator for one zero bit
-    even = [_gf2_times(odd, odd[n]) for n in range(32)]  # two zero bits
-    odd = [_gf2_times(even, even[n]) for n in range(32)]  # four zero bits
-    while True:  # apply len2 zero bytes to crc1
-        even = [_gf2_times(odd, odd[n]) for n in range(32)]
-        if length2 & 1:
-            crc1 = _gf2_times(even, crc1)
-        length2 >>= 1
-        if not length2:
-            break
-        odd = [_gf2_times(even, even[n]) for n in range(32)]
-        if length2 & 1:
-            crc1 = _gf2_times(odd, crc1)
-        length2 >>= 1
-        if not length2:
-            break
-    return crc1 ^ crc2
-
-
-def _crc32_of_arrays(arrays: dict[str, np.ndarray], threads: int = 2) -> dict[str, str]:
-    """``{name: _crc32_of_array(array)}``, with large arrays split into pieces checksummed in parallel.
-
-    zlib releases the GIL while it checksums, so the pieces run on all the
-    threads; the piece checksums are then combined into each array's CRC-32,
-    the same value as one pass would give.
-    """
-    pieces = []
-    for name, array in arrays.items():
-        flat = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
-        for start in range(0, max(flat.size, 1), _CRC_CHUNK):
-            pieces.append((name, flat[start:start + _CRC_CHUNK]))
+def _checksums(arrays: dict[str, np.ndarray], threads: int = 2) -> dict[str, str]:
+    """``{name: checksum}`` of every array's bytes, the largest first, on ``threads`` threads."""
+    names = sorted(arrays, key=lambda name: -arrays[name].nbytes)
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        crcs = list(pool.map(lambda piece: zlib.crc32(piece[1]), pieces))
-    combined: dict[str, int] = {}
-    for (name, piece), crc in zip(pieces, crcs):
-        combined[name] = crc if name not in combined else _crc32_combine(combined[name], crc, piece.size)
-    return {name: f"crc32:{crc:08x}" for name, crc in combined.items()}
+        return dict(zip(names, pool.map(lambda name: _xxh3(_bytes_of(arrays[name])), names)))
+
+
+def _file_bytes(path: Path) -> np.ndarray:
+    """A file's bytes, memory-mapped (numpy cannot map an empty file)."""
+    return np.memmap(path, mode="r") if path.stat().st_size else np.empty(0, dtype=np.uint8)
 
 
 def file_checksum(path: Path, algorithm: str = "sha256", chunk: int = 1 << 22) -> str:
@@ -174,9 +138,10 @@ def write_artifact_set(root: str | os.PathLike, version: str, arrays: dict[str, 
             file = staging / f"{name}.npy"
             np.save(file, array, allow_pickle=False)
             entries[name] = {"file": file.name, "dtype": array.dtype.str, "shape": list(array.shape),
-                             "bytes": file.stat().st_size, "checksum": _crc32_of_array(array)}
-        # Uncompressed: the table is small and every load decodes it (snappy roughly doubles that).
-        tracks.to_parquet(staging / TRACK_TABLE, index=False, compression=None)
+                             "bytes": file.stat().st_size, "checksum": _xxh3(_bytes_of(array))}
+        # Arrow IPC, uncompressed: loading memory-maps it instead of decoding it.
+        feather.write_feather(pa.Table.from_pandas(tracks, preserve_index=False), staging / TRACK_TABLE,
+                              compression="uncompressed")
         extras = {}
         for name, document in (extra_json or {}).items():
             if Path(name).name != name or not name.endswith(".json") or name == MANIFEST:
@@ -191,7 +156,7 @@ def write_artifact_set(root: str | os.PathLike, version: str, arrays: dict[str, 
                     "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     "arrays": entries,
                     "track_table": {"file": TRACK_TABLE, "rows": len(tracks),
-                                    "checksum": file_checksum(staging / TRACK_TABLE, "sha1")}}
+                                    "checksum": _xxh3(_file_bytes(staging / TRACK_TABLE))}}
         with open(staging / MANIFEST, "w", encoding="utf-8") as handle:
             json.dump(manifest, handle, indent=2, sort_keys=True, default=_json_default)
         _fsync_tree(staging)
@@ -279,8 +244,9 @@ class ArtifactSet:
         path : path
             An artifact root (with ``current``) or one set's directory.
         verify : bool, default True
-            Also compare every array's CRC-32 with the manifest (reads every
-            byte once; presence, dtype, shape and size are always checked).
+            Also compare every file's checksum with the manifest (reads every
+            byte once, on two threads; presence, dtype, shape and size are
+            always checked).
 
         Raises
         ------
@@ -307,19 +273,18 @@ class ArtifactSet:
                                     f"{_REBUILD_HINT}")
         artifacts = cls(directory, manifest)
         arrays = {name: artifacts.array(name) for name in manifest.get("arrays", {})}
-        if verify:
-            found = _crc32_of_arrays(arrays)
-            for name in arrays:
-                if found[name] != manifest["arrays"][name]["checksum"]:
-                    raise ArtifactError(f"artifact file {str(directory / (name + '.npy'))!r} does not match "
-                                        f"its checksum in the manifest (altered or corrupt); {_REBUILD_HINT}")
         table = directory / TRACK_TABLE
         if not table.is_file():
             raise ArtifactError(f"artifact file {str(table)!r} is missing; {_REBUILD_HINT}")
-        expected = manifest.get("track_table", {}).get("checksum")
-        if verify and expected and file_checksum(table, expected.split(":", 1)[0]) != expected:
-            raise ArtifactError(f"artifact file {str(table)!r} does not match its checksum in the manifest "
-                                f"(altered or corrupt); {_REBUILD_HINT}")
+        if verify:
+            found = _checksums({**arrays, TRACK_TABLE: _file_bytes(table)})
+            files = {name: f"{name}.npy" for name in arrays}
+            expected = {**{name: entry["checksum"] for name, entry in manifest["arrays"].items()},
+                        TRACK_TABLE: manifest["track_table"].get("checksum")}
+            for name, checksum in found.items():
+                if checksum != expected[name]:
+                    raise ArtifactError(f"artifact file {str(directory / files.get(name, name))!r} does not match "
+                                        f"its checksum in the manifest (altered or corrupt); {_REBUILD_HINT}")
         return artifacts
 
     @property
@@ -357,10 +322,11 @@ class ArtifactSet:
         return {n: self.array(n) for n in self.manifest.get("arrays", {}) if n.startswith(prefix)}
 
     def track_table(self) -> pd.DataFrame:
+        """The track table (memory-mapped Arrow columns, strings as ``string[pyarrow]``)."""
         file = self.directory / TRACK_TABLE
         try:
-            table = pd.read_parquet(file)
-        except (OSError, ValueError) as exc:
+            table = feather.read_table(file, memory_map=True).to_pandas()
+        except (OSError, ValueError, pa.ArrowException) as exc:
             raise ArtifactError(f"cannot read {str(file)!r}: {exc}; {_REBUILD_HINT}") from exc
         expected = self.manifest.get("track_table", {}).get("rows")
         if expected is not None and len(table) != expected:

@@ -23,11 +23,13 @@ exact (no neighbour truncation).
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
+from ._kernels import scatter_rows_through
 from ._sparse import column_scale, concat_ranges, row_scale, safe_inverse, to_csr32
 from ._validation import check_choice
 from .errors import InvalidParameterError
@@ -81,9 +83,6 @@ def _power(matrix: sp.csr_matrix, exponent: float) -> sp.csr_matrix:
     out.data = np.power(out.data, exponent, dtype=np.float64).astype(np.float32)
     return out
 
-
-#: Above this many gathered entries a query uses scipy's compiled row selection (same sums, same order).
-_COMPILED_GATHER = 50_000
 
 WEIGHTINGS = {"raw": raw_weight, "log": log_weight, "bm25": bm25_weight, "tfidf": tfidf_weight}
 SIMILARITIES = ("cosine", "rp3beta")
@@ -202,36 +201,18 @@ class CollaborativeModel:
         seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
         weights = np.ones(len(seeds)) if weights is None else np.asarray(weights, dtype=np.float64)
         left, right = self.left_, self.right_
-        starts, stops = left.indptr[seeds], left.indptr[seeds + 1]
-        if len(seeds) > 1 and (int(stops.sum()) - int(starts.sum())) * 16 > right.shape[0]:
-            # Many listeners: per-listener weights by one compiled product (summed in seed order,
-            # as the scatter below would), then the listeners with a weight.
-            per_user = np.asarray(left[seeds].T @ weights, dtype=np.float64)
-            users = np.flatnonzero(per_user)
-            user_weight = per_user[users]
-            positions = users  # only its size matters below
-        else:
-            positions = concat_ranges(starts, stops)
-            users = left.indices[positions]
-            user_weight = left.data[positions] * np.repeat(weights, stops - starts)
-        if len(seeds) > 1 and users.size and positions is not users:
-            if users.size * 16 > right.shape[0]:  # many listeners: a dense scatter beats sorting them
-                per_user = np.bincount(users, weights=user_weight, minlength=right.shape[0])
-                users = np.flatnonzero(per_user)
-                user_weight = per_user[users]
-            else:
-                users, inverse = np.unique(users, return_inverse=True)
-                user_weight = np.bincount(inverse, weights=user_weight)
-        starts, stops = right.indptr[users], right.indptr[users + 1]
-        if int(stops.sum()) - int(starts.sum()) > _COMPILED_GATHER:
-            # Many entries: scipy's row selection and transposed product do the same sums in the
-            # same order (by listener, then track) in two compiled passes instead of eight numpy ones.
-            return np.asarray(right[users].T @ user_weight, dtype=np.float64)
-        positions = concat_ranges(starts, stops)
-        contrib = right.data[positions] * np.repeat(user_weight, stops - starts)
-        # bincount of an empty input (a cold seed) is int64 even with weights: keep float64.
-        return np.bincount(right.indices[positions], weights=contrib,
-                           minlength=self.n_tracks).astype(np.float64, copy=False)
+        out = np.zeros(self.n_tracks, dtype=np.float64)
+        # One weight per listener (several seeds share listeners), then each listener's row once.
+        scatter_rows_through(left.indptr, left.indices, left.data, right.indptr, right.indices, right.data,
+                             seeds, weights, self._user_scratch(), out)
+        return out
+
+    def _user_scratch(self) -> np.ndarray:
+        """A zeroed float64 array with one slot per listener, one per thread (kernels leave it zeroed)."""
+        local = self.__dict__.setdefault("_scratch", threading.local())
+        if getattr(local, "user_weight", None) is None:
+            local.user_weight = np.zeros(self.left_.shape[1], dtype=np.float64)
+        return local.user_weight
 
     def similarity_pair(self, i: int, j: int) -> float:
         """``s(i, j)`` for one pair: the same sum as ``scores([i])[j]``, over the shared listeners only."""

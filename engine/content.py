@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ._kernels import content_dense, scatter_rows
 from ._sparse import concat_ranges, to_csr32
 from .errors import InvalidParameterError
 from .schema import AUDIO_FEATURES
@@ -482,7 +483,8 @@ _MAX_COMBOS = 256
 class _QueryPlan:
     """Query-time layout of a :class:`ContentIndex`: each block in the form that is cheapest to score.
 
-    A query costs a handful of passes over the catalogue instead of one per block:
+    A query costs one compiled pass over the catalogue (:mod:`engine._kernels`)
+    plus work proportional to the tracks sharing a tag or an artist with the seeds:
 
     * small one-hot blocks (key, mode, time signature, genre) and the era
       block depend only on a track's codes. They are packed into groups (at
@@ -490,13 +492,13 @@ class _QueryPlan:
       similarity of every pair of tuples present is precomputed (``pair_``, a
       few MB). Each track is mapped to its *combo*, the tuple of its group
       tuples; a query reads the seed's rows of ``pair_``, scores every combo
-      (a few thousand) and gathers the combo values in one pass;
+      (a few thousand) and reads each track's combo value in the pass;
     * large one-hot blocks (artist) touch only the tracks sharing a seed's
       value, through an inverted index (tracks sorted by code);
     * the tags block is scattered column by column from its CSC form (the
-      seed's tags only), or multiplied as CSR when a profile covers many tags;
-    * the dense audio block is one matrix-vector product in float64, from a
-      transposed copy so that the product streams memory.
+      profile's tags only);
+    * the dense audio block (float32 as stored, a few values per track) is
+      multiplied by the profile in float64 in the same pass as the combos.
 
     Every value is the same float64 arithmetic as the block definitions, so
     the result equals ``X @ profile`` up to the order of float additions.
@@ -507,15 +509,10 @@ class _QueryPlan:
         self.n_tracks = n
         self.tags = parts.get("tags")
         if self.tags is not None:
-            csc = parts["tags_csc"]
-            self.csc_indptr = np.asarray(csc.indptr, dtype=np.int64)
-            self.csc_indices = np.asarray(csc.indices, dtype=np.intp)
-            self.csc_data = np.asarray(csc.data, dtype=np.float64)
-            # float64 copy for whole-block products: scipy would compute float32 @ float64 in float32.
-            self.tags64 = sp.csr_matrix((np.asarray(self.tags.data, dtype=np.float64), self.tags.indices,
-                                         self.tags.indptr), shape=self.tags.shape)
+            self.tags_csc = parts["tags_csc"]
         audio = parts.get("audio")
-        self.audio_t = None if audio is None else np.ascontiguousarray(np.asarray(audio, dtype=np.float64).T)
+        # Feature-major float32 (as stored, transposed): the kernel widens each value to float64, exactly.
+        self.audio_t = np.zeros((0, n), dtype=np.float32) if audio is None else np.ascontiguousarray(audio.T)
         era_table = np.asarray(parts["era_table"], dtype=np.float64) if "era_table" in parts else None
         small, self.large = [], []
         for block in index.blocks:
@@ -528,7 +525,8 @@ class _QueryPlan:
                 codes = np.asarray(parts[f"{block.name}_codes"], dtype=np.int64)
                 order = np.argsort(codes, kind="stable")
                 bounds = np.searchsorted(codes[order], np.arange(block.stop - block.start + 1))
-                self.large.append((block, codes, order.astype(np.intp), bounds))
+                # An inverted index as CSR (row = code, columns = its tracks, values = the block weight).
+                self.large.append((codes, bounds, order.astype(np.int32), np.full(n, block.weight)))
         # Per group: the tuple id of every track and the tuple x tuple similarity.
         self.tuple_of_track, self.pair = [], []
         for members in _pack(small):
@@ -553,73 +551,40 @@ class _QueryPlan:
             for pair, tuples in zip(self.pair, self.tuple_of_track):
                 key = key * len(pair) + tuples
             _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-            self.combo_of_track = inverse.astype(np.intp)
-            self.combo_tuples = [tuples[first] for tuples in self.tuple_of_track]
+            self.combo_of_track = inverse.astype(np.min_scalar_type(len(first)))  # smaller: less to stream
+            self.combo_tuples = np.stack([tuples[first] for tuples in self.tuple_of_track])
+        else:  # no small blocks: one combo, worth 0
+            self.combo_of_track = np.zeros(n, dtype=np.uint8)
+            self.combo_tuples = np.zeros((0, 1), dtype=np.intp)
+        # The seed profile's row of each group's pair table, padded to the widest group.
+        self.row_width = max((len(pair) for pair in self.pair), default=0)
 
     # ------------------------------------------------------------ scoring
     def similarity(self, seeds: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """``sum_i weights[i] * content(seeds[i], .)``, shape (n_tracks,), float64."""
         single = len(seeds) == 1 and weights[0] == 1.0
-        if self.pair:
-            combo_values = None
-            for pair, tuple_of_track, combo_tuple in zip(self.pair, self.tuple_of_track, self.combo_tuples):
-                seed_tuples = tuple_of_track[seeds]
-                row = pair[seed_tuples[0]] if single else weights @ pair[seed_tuples]
-                values = row[combo_tuple]
-                combo_values = values if combo_values is None else combo_values + values
-            out = combo_values[self.combo_of_track]
-        else:
-            out = np.zeros(self.n_tracks, dtype=np.float64)
-        if self.audio_t is not None:
-            out += (weights @ self.audio_t[:, seeds].T) @ self.audio_t
+        rows = np.zeros((len(self.pair), self.row_width))
+        for group, (pair, tuple_of_track) in enumerate(zip(self.pair, self.tuple_of_track)):
+            seed_tuples = tuple_of_track[seeds]
+            rows[group, :len(pair)] = pair[seed_tuples[0]] if single else weights @ pair[seed_tuples]
+        out = np.empty(self.n_tracks, dtype=np.float64)
+        content_dense(rows, self.combo_tuples, self.combo_of_track, self.audio_t, seeds, weights, out)
         if self.tags is not None:
             self._add_tags(seeds, weights, out)
-        for block, codes, order, bounds in self.large:
-            self._add_large(block, codes, order, bounds, seeds, weights, out)
+        for codes, bounds, tracks, values in self.large:  # only the tracks sharing a seed's value change
+            seed_codes = codes[seeds]
+            known = seed_codes >= 0
+            scatter_rows(bounds, tracks, values, seed_codes[known], weights[known], out)
         return out
 
-    @staticmethod
-    def _add_large(block, codes, order, bounds, seeds, weights, out) -> None:
-        """Add a wide one-hot block: only the tracks sharing a seed's value change."""
-        seed_codes = codes[seeds]
-        if len(seeds) == 1:  # the common case: one seed, one value, no grouping needed
-            value = int(seed_codes[0])
-            if value >= 0:
-                out[order[bounds[value]:bounds[value + 1]]] += weights[0] * block.weight
-            return
-        known = seed_codes >= 0
-        if not known.any():
-            return
-        values, inverse = np.unique(seed_codes[known], return_inverse=True)
-        per_value = np.bincount(inverse, weights=weights[known]) * block.weight
-        for value, amount in zip(values.tolist(), per_value):
-            out[order[bounds[value]:bounds[value + 1]]] += amount
-
     def _add_tags(self, seeds, weights, out) -> None:
-        csr = self.tags
-        if len(seeds) == 1:  # the seed's own tags, in column order, are the profile
-            lo, hi = csr.indptr[seeds[0]], csr.indptr[seeds[0] + 1]
-            columns = np.asarray(csr.indices[lo:hi], dtype=np.int64)
-            values = weights[0] * csr.data[lo:hi]
-            nonzero = values != 0
-            columns, profile_values = columns[nonzero], values[nonzero]
-        else:
-            profile = np.zeros(csr.shape[1])
-            for seed, w in zip(seeds.tolist(), weights):  # w stays a float64 scalar: the products are float64
-                lo, hi = csr.indptr[seed], csr.indptr[seed + 1]
-                profile[csr.indices[lo:hi]] += w * csr.data[lo:hi]
-            columns = np.flatnonzero(profile)
-            profile_values = profile[columns]
-        indptr = self.csc_indptr
-        if indptr[columns + 1].sum() - indptr[columns].sum() > len(self.csc_data) // 3:
-            dense = np.zeros(csr.shape[1])
-            dense[columns] = profile_values
-            out += self.tags64 @ dense  # a profile over many tags: one pass over the whole block
-            return
-        for column, value in zip(columns.tolist(), profile_values):
-            lo, hi = indptr[column], indptr[column + 1]
-            rows = self.csc_indices[lo:hi]  # unique within a column, so += is a scatter-add
-            out[rows] += value * self.csc_data[lo:hi]
+        """Add the tags block: the profile's tags, each scattered down its CSC column (tracks have
+        a few tags each, so a pass over every track's row costs more even when the profile covers most tags)."""
+        csr, csc = self.tags, self.tags_csc
+        profile = np.zeros(csr.shape[1])
+        scatter_rows(csr.indptr, csr.indices, csr.data, seeds, weights, profile)
+        columns = np.flatnonzero(profile)
+        scatter_rows(csc.indptr, csc.indices, csc.data, columns, profile[columns], out)
 
 
 def _pack(small: list) -> list[list]:

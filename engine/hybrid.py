@@ -32,15 +32,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._kernels import ranges_over_candidates, top_contenders
 from .collab_cache import HeavyRows
 from .collaborative import CollaborativeModel
 from .content import ContentIndex
 
 __all__ = ["history_weights", "HybridScorer", "RawScores", "ScoredTracks", "minmax_normalise", "top_k"]
-
-#: Block length of the chunk maxima that bound the k-th best score from below.
-_CHUNK = 64
-
 
 def history_weights(playcounts) -> np.ndarray:
     """Weight of each track of a listener's history: ``1 + ln(playcount)``, shape (n_history,), float64."""
@@ -99,16 +96,9 @@ class ScoredTracks:
         return alpha * self.content + (1.0 - alpha) * self.collab
 
 
-def _range_over_candidates(values: np.ndarray, excluded: np.ndarray, filler: int):
-    """``(lo, hi)`` of ``values`` over the candidates, or None when constant there (see minmax_normalise).
-
-    Overwrites the excluded entries with a candidate's value, so that one
-    ``min`` and one ``max`` over the whole array see the candidates only.
-    """
-    if excluded.size:
-        values[excluded] = values[filler]
-    lo, hi = float(values.min()), float(values.max())
-    if hi - lo <= 1e-12 * max(1.0, abs(hi)):
+def _component_range(lo: float, hi: float):
+    """``(lo, hi)`` of a component over the candidates, or None when constant there (see minmax_normalise)."""
+    if not np.isfinite(lo) or hi - lo <= 1e-12 * max(1.0, abs(hi)):
         return None
     return lo, hi
 
@@ -174,6 +164,12 @@ class HybridScorer:
         """Build the query structures now rather than on the first query."""
         self.content.prepare()
         self._tie_rank()
+        # One query of each kind compiles the kernels for these arrays' types (or loads them from
+        # numba's disk cache): seconds on a new machine, which must not land on a person's first query.
+        some = [0] if self.heavy is None or not len(self.heavy.seeds_) else [int(self.heavy.seeds_[0])]
+        for seeds in (some, some + [self.n_tracks - 1]):
+            if self.n_tracks > len(seeds):
+                self.top(self.raw_scores(np.unique(seeds)), 0.5, 1)
         return self
 
     def _tie_rank(self) -> np.ndarray:
@@ -193,13 +189,10 @@ class HybridScorer:
         cached = slots >= 0
         if not cached.any():
             return self.collab.scores(seeds, weights)
-        if cached.all() and len(seeds) == 1 and weights[0] == 1.0:
-            return self.heavy.row(int(slots[0]))
         light = ~cached
         out = self.collab.scores(seeds[light], weights[light]) if light.any() else \
             np.zeros(self.n_tracks, dtype=np.float64)
-        for slot, weight in zip(slots[cached].tolist(), weights[cached]):
-            self.heavy.add_to(out, slot, weight)
+        self.heavy.add_to(out, slots[cached], weights[cached])
         return out
 
     def collab_pair(self, i: int, j: int) -> float:
@@ -216,30 +209,29 @@ class HybridScorer:
         seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
         weights = np.ones(len(seeds)) if weights is None else np.asarray(weights, dtype=np.float64)
         weights = weights / weights.sum()
-        n = self.n_tracks
         if exclude is None and len(seeds) == 1:  # one seed: skip the set operations
             excluded = seeds
-            filler = 1 if seeds[0] == 0 else 0  # the first candidate
         else:
             excluded = np.unique(seeds) if exclude is None else \
                 np.union1d(seeds, np.asarray(exclude, dtype=np.int64))
-            gaps = np.flatnonzero(excluded != np.arange(len(excluded)))
-            filler = int(gaps[0]) if gaps.size else len(excluded)  # the first candidate
         content_raw = self.content.similarity(seeds, weights)
         collab_raw = self.collab_scores(seeds, weights)
-        if filler >= n:
-            return RawScores(content_raw, collab_raw, excluded, 0, None, None)
-        return RawScores(content_raw, collab_raw, excluded, n - len(excluded),
-                         _range_over_candidates(content_raw, excluded, filler),
-                         _range_over_candidates(collab_raw, excluded, filler))
+        c_lo, c_hi, l_lo, l_hi = ranges_over_candidates(content_raw, collab_raw, excluded)
+        return RawScores(content_raw, collab_raw, excluded, self.n_tracks - len(excluded),
+                         _component_range(c_lo, c_hi), _component_range(l_lo, l_hi))
 
     def top(self, raw: RawScores, alpha: float, k: int) -> np.ndarray:
         """Top-``k`` track indices at ``alpha``, best first: the same list as :meth:`rank`."""
+        return self.top_scored(raw, alpha, k)[0]
+
+    def top_scored(self, raw: RawScores, alpha: float, k: int):
+        """``(rows, score, content, collab)`` of the top ``k`` at ``alpha``, best first (see :meth:`RawScores.at`)."""
         k = min(k, raw.n_candidates)
         if k <= 0:
-            return np.empty(0, dtype=np.int64)
+            empty = np.empty(0, dtype=np.float64)
+            return np.empty(0, dtype=np.int64), empty, empty, empty
         contenders = self._contenders(raw, alpha, k)
-        score = raw.at(contenders, alpha)[0]
+        score, content, collab = raw.at(contenders, alpha)
         if len(contenders) > k:
             kth = np.partition(score, len(score) - k)[len(score) - k]
             above = np.flatnonzero(score > kth)
@@ -249,9 +241,9 @@ class HybridScorer:
                 tie_rank = self._tie_rank()[contenders[tied]]
                 tied = tied[np.argpartition(tie_rank, need - 1)[:need]]
             keep = np.concatenate((above, tied))
-            contenders, score = contenders[keep], score[keep]
-        order = np.lexsort((contenders, -self.popularity[contenders], -score))
-        return contenders[order[:k]]
+            contenders, score, content, collab = contenders[keep], score[keep], content[keep], collab[keep]
+        order = np.lexsort((contenders, -self.popularity[contenders], -score))[:k]
+        return contenders[order], score[order], content[order], collab[order]
 
     def ranks_of(self, raw: RawScores, alphas, track: int) -> list[int | None]:
         """1-based rank of ``track`` at each alpha, as :meth:`rank_of` gives it (None if excluded).
@@ -290,34 +282,11 @@ class HybridScorer:
         a = alpha / (raw.content_range[1] - raw.content_range[0]) if raw.content_range and alpha > 0 else 0.0
         b = (1.0 - alpha) / (raw.collab_range[1] - raw.collab_range[0]) \
             if raw.collab_range and alpha < 1 else 0.0
-        if a and b:
-            approx = raw.content_raw * a
-            approx += raw.collab_raw * b
-        elif a or b:
-            approx = raw.content_raw * a if a else raw.collab_raw * b
-        else:
-            approx = np.zeros(self.n_tracks, dtype=np.float64)
-        approx[raw.excluded] = -np.inf
         magnitude = 1.0
         for factor, bounds in ((a, raw.content_range), (b, raw.collab_range)):
             if factor:
                 magnitude += factor * max(abs(bounds[0]), abs(bounds[1]))
-        margin = 1e-12 * magnitude
-        # Split the tracks into groups (strided: a column-wise max is one fast pass); the k-th
-        # largest group maximum is a lower bound of the k-th largest score.
-        n = len(approx)
-        full = n - n % _CHUNK
-        maxima = approx[:full].reshape(_CHUNK, -1).max(axis=0)
-        if full < n:
-            maxima = np.append(maxima, approx[full:].max())
-        bound = np.partition(maxima, len(maxima) - k)[len(maxima) - k] if len(maxima) >= k else -np.inf
-        if np.isfinite(bound):
-            pool = np.flatnonzero(approx >= bound - margin)
-        else:
-            pool = np.flatnonzero(approx > -np.inf)
-        values = approx[pool]
-        kth = np.partition(values, len(values) - k)[len(values) - k]
-        return pool[values >= kth - margin]
+        return top_contenders(raw.content_raw, raw.collab_raw, a, b, raw.excluded, k, 1e-12 * magnitude)
 
     @property
     def n_tracks(self) -> int:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import scipy.sparse as sp
 
 from ._validation import check_alpha, check_alphas, check_k
@@ -137,14 +138,15 @@ class Recommender:
         self.directory = directory
         # Plain columns: building result objects must not go through pandas row access
         # (tens of microseconds per row). Per-row conversions happen on access, not here.
-        self._ids = tracks["track_id"].tolist()
-        self._names = tracks["name"].tolist()
-        self._artists = tracks["artist"].tolist()
+        self._ids = _text_column(tracks["track_id"]).to_pylist()
+        self._names = _text_column(tracks["name"]).to_pylist()
+        self._artists = _text_column(tracks["artist"]).to_pylist()
         self._years = tracks["year"].to_numpy(dtype=np.float64, na_value=np.nan)
-        # Text shown for a few rows per query: read from the (arrow-backed) column on access.
-        self._previews = tracks["spotify_preview_url"].array
-        self._genres = tracks["genre"].array
-        self._tag_text = tracks["tags"].array
+        # Text shown for a few rows per query: one Arrow array each, no Python object per row
+        # (a row reads in under a microsecond; pandas' scalar access costs several).
+        self._previews = _text_column(tracks["spotify_preview_url"])
+        self._genres = _text_column(tracks["genre"])
+        self._tag_text = _text_column(tracks["tags"])
         self._listeners = tracks["n_listeners"].to_numpy()
         self._plays = tracks["n_plays"].to_numpy()
         self._row_of = dict(zip(self._ids, range(len(self._ids))))
@@ -175,7 +177,7 @@ class Recommender:
             users = UserIndex(artifacts.array("user_ids"), artifacts.array("collab_right.indptr"),
                               artifacts.array("collab_right.indices"), artifacts.array("user_playcounts"))
             heavy = HeavyRows.from_arrays(artifacts.arrays_with_prefix("collab_"), n_tracks) \
-                if "collab_heavy_rows" in artifacts else None
+                if "collab_heavy_seeds" in artifacts else None
             scorer = HybridScorer(content, collab, tracks["n_listeners"].to_numpy(), heavy).prepare()
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             # The checks above passed, but the manifest does not describe its arrays (cut or edited by hand).
@@ -212,13 +214,13 @@ class Recommender:
         audio = {c: float(v) for c, v in zip(self._audio_columns, self._audio[row]) if not math.isnan(v)}
         return Track(track_id=self._ids[row], name=self._names[row], artist=self._artists[row],
                      year=_optional_int(self._years[row]), tags=self._tags_at(row),
-                     genre=_optional_str(self._genres[row]),
-                     preview_url=_optional_str(self._previews[row]),
+                     genre=_optional_str(self._genres[row].as_py()),
+                     preview_url=_optional_str(self._previews[row].as_py()),
                      n_listeners=int(self._listeners[row]), n_plays=int(self._plays[row]), audio=audio)
 
     def _tags_at(self, row: int) -> tuple[str, ...]:
-        text = self._tag_text[row]
-        return tuple(text.split(", ")) if isinstance(text, str) and text else ()
+        text = self._tag_text[row].as_py()
+        return tuple(text.split(", ")) if text else ()
 
     # ---------------------------------------------------------- recommend
     def recommend(self, track_id: str, k: int = 10, alpha: float = 0.5) -> list[Recommendation]:
@@ -257,8 +259,7 @@ class Recommender:
         return np.unique([self.track_index(t) for t in track_ids])
 
     def _recommendations(self, raw: RawScores, alpha: float, k: int) -> list[Recommendation]:
-        rows = self.scorer.top(raw, alpha, k)
-        scores, content, collab = raw.at(rows, alpha)
+        rows, scores, content, collab = self.scorer.top_scored(raw, alpha, k)
         out = []
         for rank, (row, score, c, b) in enumerate(zip(rows.tolist(), scores.tolist(), content.tolist(),
                                                       collab.tolist()), start=1):
@@ -266,7 +267,7 @@ class Recommender:
                 track_id=self._ids[row], name=self._names[row], artist=self._artists[row],
                 score=score, content_score=c, collab_score=b, rank=rank,
                 year=_optional_int(self._years[row]), tags=self._tags_at(row),
-                preview_url=_optional_str(self._previews[row]), n_listeners=int(self._listeners[row])))
+                preview_url=_optional_str(self._previews[row].as_py()), n_listeners=int(self._listeners[row])))
         return out
 
     # ------------------------------------------------------------ explain
@@ -331,10 +332,13 @@ class Recommender:
         return self.users.random_active(np.random.default_rng(seed), check_k(min_tracks, name="min_tracks"))
 
 
-def _optional_int(value) -> int | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
-        return None
-    return int(value)
+def _optional_int(value: float) -> int | None:
+    """A year (float, NaN when unknown) as an int or None."""
+    return None if math.isnan(value) else int(value)
+
+
+def _text_column(column: pd.Series) -> pa.StringArray:
+    return pa.array(column, type=pa.string())
 
 
 def _optional_str(value) -> str | None:

@@ -1,6 +1,6 @@
 """Specification of the artifact format (``engine.artifacts``) and of rebuilding it.
 
-An artifact set is plain numeric ``.npy`` files, a parquet track table and a
+An artifact set is plain numeric ``.npy`` files, an Arrow track table and a
 JSON manifest; it loads memory-mapped without pickle, refuses a missing,
 truncated, altered or incompatible file with a message naming the file and the
 command to run, and is replaced atomically through the ``current`` link.
@@ -74,11 +74,11 @@ def test_every_array_loads_memory_mapped_without_pickle(built):
         assert (array.dtype.str, list(array.shape), file.stat().st_size) == \
             (entry["dtype"], entry["shape"], entry["bytes"])
     assert sorted(p.name for p in directory.iterdir()) == sorted(
-        [f.name for f in files] + ["manifest.json", "tracks.parquet"])  # no pickle or joblib files
+        [f.name for f in files] + ["manifest.json", "tracks.arrow"])  # no pickle or joblib files
 
 
-def test_the_track_table_is_parquet_with_the_catalogue_in_order(built):
-    table = pd.read_parquet(built[1] / "current" / "tracks.parquet")
+def test_the_track_table_is_an_arrow_file_with_the_catalogue_in_order(built):
+    table = pd.read_feather(built[1] / "current" / "tracks.arrow")
     assert table["track_id"].tolist() == [tid(n) for n in range(10)]
     assert table["n_listeners"].tolist() == [3, 2, 2, 2, 3, 2, 1, 0, 0, 1]
 
@@ -90,7 +90,7 @@ def test_the_manifest_records_what_the_build_did(built):
     assert all(entry["checksum"].startswith("sha256:") for entry in manifest["inputs"].values())
     assert manifest["counts"]["tracks"] == 10
     assert {"ingest_catalogue", "ingest_listening", "content", "collaborative"} <= set(manifest["stage_timings"])
-    assert all(entry["checksum"].startswith("crc32:") for entry in manifest["arrays"].values())
+    assert all(entry["checksum"].startswith("xxh3:") for entry in manifest["arrays"].values())
     assert manifest["version"] == os.readlink(built[1] / "current")
 
 
@@ -172,13 +172,13 @@ def test_a_missing_or_unreadable_manifest_is_refused(set_dir, tmp_path):
 
 
 def test_a_missing_or_altered_track_table_is_refused(set_dir):
-    table = pd.read_parquet(set_dir / "tracks.parquet")
+    table = pd.read_feather(set_dir / "tracks.arrow")
     table.loc[0, "name"] = "Mr. Wrongside"
-    table.to_parquet(set_dir / "tracks.parquet", index=False)  # same rows, altered content
-    refused(set_dir, "tracks.parquet")
+    table.to_feather(set_dir / "tracks.arrow")  # same rows, altered content
+    refused(set_dir, "tracks.arrow")
     Recommender.load(set_dir, verify=False)  # without verification only the row count is checked
-    (set_dir / "tracks.parquet").unlink()
-    refused(set_dir, "tracks.parquet", "missing", verify=False)
+    (set_dir / "tracks.arrow").unlink()
+    refused(set_dir, "tracks.arrow", "missing", verify=False)
 
 
 # --------------------------------------------------------------------------
@@ -257,14 +257,14 @@ def test_two_forced_builds_within_one_second_get_distinct_versions(raw, tmp_path
 
 
 def test_an_array_of_objects_is_never_written(tmp_path, built):
-    tracks = pd.read_parquet(built[1] / "current" / "tracks.parquet")
+    tracks = pd.read_feather(built[1] / "current" / "tracks.arrow")
     with pytest.raises(ArtifactError, match="names"):
         write_artifact_set(tmp_path / "out", "v1", {"names": np.array(["a", None], dtype=object)}, tracks, {})
     assert list((tmp_path / "out").iterdir()) == []  # no staging directory, no set, no link
 
 
 def test_a_version_is_never_overwritten(tmp_path, built):
-    tracks = pd.read_parquet(built[1] / "current" / "tracks.parquet")
+    tracks = pd.read_feather(built[1] / "current" / "tracks.arrow")
     write_artifact_set(tmp_path / "out", "v1", {"x": np.arange(3)}, tracks, {})
     with pytest.raises(ArtifactError, match="v1"):
         write_artifact_set(tmp_path / "out", "v1", {"x": np.arange(4)}, tracks, {})
@@ -273,7 +273,7 @@ def test_a_version_is_never_overwritten(tmp_path, built):
 
 def test_empty_arrays_are_written_and_verified_like_any_other(tmp_path, built):
     # A catalogue without listeners, or a cache with nothing to hold, gives arrays with a zero dimension.
-    tracks = pd.read_parquet(built[1] / "current" / "tracks.parquet")
+    tracks = pd.read_feather(built[1] / "current" / "tracks.arrow")
     empty = {"nothing": np.zeros((0, 8)), "none": np.zeros(0, dtype=np.int32), "some": np.arange(3)}
     write_artifact_set(tmp_path / "out", "v1", empty, tracks, {})
     artifacts = ArtifactSet.open(tmp_path / "out", verify=True)

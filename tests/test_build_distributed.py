@@ -128,7 +128,7 @@ def assert_same_artifacts(a: Path, b: Path) -> None:
     for name in first:
         assert first[name].dtype == second[name].dtype, name
         np.testing.assert_array_equal(first[name], second[name], err_msg=name)
-    pd.testing.assert_frame_equal(pd.read_parquet(a / "tracks.parquet"), pd.read_parquet(b / "tracks.parquet"))
+    pd.testing.assert_frame_equal(pd.read_feather(a / "tracks.arrow"), pd.read_feather(b / "tracks.arrow"))
     ma, mb = (json.loads((d / "manifest.json").read_text()) for d in (a, b))
     for key in ("counts", "cleaning", "content", "collaborative", "statistics", "build_key"):
         assert ma[key] == mb[key], key

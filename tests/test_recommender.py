@@ -19,8 +19,10 @@ import pytest
 
 from build.refresh import refresh
 from engine import Recommender
+from engine.collab_cache import HeavyRows, gather_cost
 from engine.content import ContentFeatures
 from engine.errors import InvalidParameterError, RecommenderError, UnknownTrackError, UnknownUserError
+from engine.hybrid import HybridScorer
 from tests.helpers import SMALL_PLAYS, catalogue_frame, small_catalogue, tid, track, uid, write_small_raw
 
 N_TRACKS = 10
@@ -611,3 +613,28 @@ def test_demo_manifest_and_search(demo):
     assert m["cleaning"]["catalogue"]["duplicate_spotify_id"] > 0
     name = rec.tracks["name"].iloc[0]
     assert rec.tracks["track_id"].iloc[0] in [t.track_id for t in rec.search(name.upper(), limit=50)]
+
+
+@pytest.mark.slow
+def test_precomputed_heavy_rows_give_exactly_what_gathering_through_listeners_gives(demo):
+    rec, _, _ = demo
+    collab, content = rec.scorer.collab, rec.scorer.content
+    cost = gather_cost(collab.left_, collab.right_)
+    heavy = HeavyRows(min_entries=int(np.median(cost[cost > 0])), max_rows=2000).fit(collab)
+    assert 100 < len(heavy.seeds_) <= 2000
+    for slot, seed in enumerate(heavy.seeds_[:50].tolist()):
+        exact = collab.scores([seed])
+        assert np.array_equal(heavy.row(slot), exact)
+        for track in np.flatnonzero(exact)[:5].tolist() + [int(np.argmin(exact))]:
+            assert heavy.value(slot, track) == exact[track]
+    cached = HybridScorer(content, collab, rec.scorer.popularity, heavy)
+    gathered = HybridScorer(content, collab, rec.scorer.popularity, None)
+    rng = np.random.default_rng(3)
+    queries = [[int(s)] for s in heavy.seeds_[:20]]  # single heavy seeds
+    queries += [rng.choice(len(cost), 12, replace=False).tolist() for _ in range(20)]  # mixed sets
+    for seeds in queries:
+        weights = rng.uniform(1.0, 3.0, len(seeds))
+        mine = cached.top_scored(cached.raw_scores(seeds, weights), 0.5, 10)
+        theirs = gathered.top_scored(gathered.raw_scores(seeds, weights), 0.5, 10)
+        assert mine[0].tolist() == theirs[0].tolist(), seeds
+        np.testing.assert_allclose(mine[1], theirs[1], rtol=0, atol=1e-12)

@@ -135,11 +135,11 @@ def test_two_arrays_swapped_are_refused(set_dir):
 
 
 def test_a_truncated_track_table_is_refused_with_or_without_verification(set_dir):
-    table = set_dir / "tracks.parquet"
+    table = set_dir / "tracks.arrow"
     table.write_bytes(table.read_bytes()[: table.stat().st_size // 2])
     for verify in (True, False):
         message = refusal(set_dir, verify=verify)
-        assert "tracks.parquet" in message and REBUILD in message
+        assert "tracks.arrow" in message and REBUILD in message
 
 
 # --------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from sklearn.metrics.pairwise import cosine_similarity
 
 from engine import Recommender
+from engine.hybrid import history_weights
 
 from .queries import summarize
 
@@ -152,7 +153,7 @@ def check_exactness(rec: Recommender, seeds: np.ndarray, users: np.ndarray, sets
         compare("recommend", rec.recommend(ids[i], k=k, alpha=alpha), *exact)
     for code in users:
         rows, counts = rec.users.history(int(code))
-        exact = brute.top_k(rows, 1.0 + np.log(np.maximum(counts, 1)), rows, k, alpha)
+        exact = brute.top_k(rows, history_weights(counts), rows, k, alpha)
         compare("recommend_for_user", rec.recommend_for_user(rec.users.user_id(int(code)), k=k, alpha=alpha),
                 *exact)
     for seed_set in sets:
