@@ -12,14 +12,13 @@ from pathlib import Path
 
 import dash
 import dash_bootstrap_components as dbc
-import diskcache
-from dash import Dash, DiskcacheManager, dcc, html
+from dash import Dash, dcc, html
 from flask import jsonify, send_from_directory
 
 from engine import ArtifactError
 from engine.logs import configure_logging
 
-from . import access, config, ids, observability
+from . import access, background, config, ids, observability
 from .components import navbar
 
 HERE = Path(__file__).resolve().parent
@@ -68,8 +67,9 @@ def _artifact_key() -> str:
 configure_logging(SETTINGS.log_level)
 SETTINGS.cache_dir.mkdir(parents=True, exist_ok=True)
 # One cache directory for every worker: background jobs, their progress and cached results live there.
-background_manager = DiskcacheManager(diskcache.Cache(str(SETTINGS.cache_dir)), cache_by=[_artifact_key],
-                                      expire=7 * 24 * 3600)
+# While it is unusable the sweep answers with the notice the α page shows before starting one.
+background_manager = background.BackgroundManager(SETTINGS.cache_dir, unavailable=background.cache_notice,
+                                                  cache_by=[_artifact_key], expire=7 * 24 * 3600)
 
 app = Dash(
     "dashboard",  # the package: pages import as dashboard.pages.<name>

@@ -625,8 +625,8 @@ def test_precomputed_heavy_rows_give_exactly_what_gathering_through_listeners_gi
     for slot, seed in enumerate(heavy.seeds_[:50].tolist()):
         exact = collab.scores([seed])
         assert np.array_equal(heavy.row(slot), exact)
-        for track in np.flatnonzero(exact)[:5].tolist() + [int(np.argmin(exact))]:
-            assert heavy.value(slot, track) == exact[track]
+        for column in np.flatnonzero(exact)[:5].tolist() + [int(np.argmin(exact))]:
+            assert heavy.value(slot, column) == exact[column]
     cached = HybridScorer(content, collab, rec.scorer.popularity, heavy)
     gathered = HybridScorer(content, collab, rec.scorer.popularity, None)
     rng = np.random.default_rng(3)

@@ -17,7 +17,7 @@ from dash.exceptions import PreventUpdate
 from engine import DEFAULT_ALPHAS, ArtifactError, RecommenderError, UnknownTrackError
 from engine.views import concat_sweeps, evaluation_rows, rank_trajectories
 
-from dashboard import components, config, figures, ids, urls
+from dashboard import background, components, config, figures, ids, urls
 from dashboard.access import get_loaded, get_recommender
 from dashboard.components.tracks import track_label, track_option
 
@@ -108,8 +108,7 @@ def sync_view(search, track, k):
 
 def _cache_notice(problem: str):
     log.error("alpha: sweep not started: %s", problem)
-    return components.notice(f"The α sweep cannot run right now: {problem}. The other pages keep working; "
-                             "ask the operator to restore DASH_CACHE_DIR.", color="danger", dismissable=False)
+    return background.cache_notice(problem)
 
 
 search_tracks = components.register_track_search(ids.ALPHA_TRACK)
