@@ -4,7 +4,7 @@ A collaborative query gathers through the seed's listeners (see
 :mod:`engine.collaborative`), so its cost is the number of stored entries of
 those listeners' rows of ``R``, and each listener's row starts at a random
 place in memory. Popularity is heavy-tailed: at full scale a few thousand
-tracks touch 20 thousand to a million entries each, while the median track
+tracks touch 10 thousand to a million entries each, while the median track
 touches a few hundred. Those heavy seeds are also the ones people pick most
 often, and a listener's history is full of them. This module stores their
 rows ``s(i, .)`` exactly (float64, computed by the same
@@ -40,10 +40,10 @@ class HeavyRows:
 
     Parameters
     ----------
-    min_entries : int, default 20_000
+    min_entries : int, default 10_000
         A track is heavy when a query on it touches at least this many
         entries of ``R`` (a few hundred microseconds of gathering).
-    max_rows : int, default 5000
+    max_rows : int, default 10_000
         At most this many rows are stored (the most expensive first).
     n_threads : int, default 2
         Threads computing the rows in :meth:`fit`.
@@ -59,7 +59,7 @@ class HeavyRows:
         ``indptr_[h] <= p < indptr_[h + 1]``; every other entry is 0.
     """
 
-    def __init__(self, min_entries: int = 20_000, max_rows: int = 5000, n_threads: int = 2):
+    def __init__(self, min_entries: int = 10_000, max_rows: int = 10_000, n_threads: int = 2):
         self.min_entries = min_entries
         self.max_rows = max_rows
         self.n_threads = n_threads

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -162,7 +163,22 @@ class Recommender:
         Raises :class:`engine.errors.ArtifactError` naming any missing,
         truncated, altered or incompatible file.
         """
-        artifacts = ArtifactSet.open(path, verify=verify)
+        artifacts = ArtifactSet.open(path, verify=False)
+        # The checksums are computed on other threads (hashing releases the GIL) while this one reads
+        # the table and builds the query structures with numpy; the compiled kernels, which do not
+        # check bounds, run their first query only on arrays whose checksums matched.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            checked = pool.submit(artifacts.verify) if verify else None
+            try:
+                recommender = cls._assemble(artifacts)
+            finally:
+                if checked is not None:
+                    checked.result()  # an altered file is named, even if assembling it failed first
+        recommender.scorer.warm_up()
+        return recommender
+
+    @classmethod
+    def _assemble(cls, artifacts: ArtifactSet) -> "Recommender":
         manifest = artifacts.manifest
         tracks = artifacts.track_table()
         try:
@@ -256,7 +272,8 @@ class Recommender:
             raise InvalidParameterError("track_ids is empty: give at least one seed track")
         if len(track_ids) > MAX_SEEDS:
             raise InvalidParameterError(f"at most {MAX_SEEDS} seed tracks, got {len(track_ids)}")
-        return np.unique([self.track_index(t) for t in track_ids])
+        rows = [self.track_index(t) for t in track_ids]
+        return np.unique(rows) if len(rows) > 1 else np.array(rows, dtype=np.int64)
 
     def _recommendations(self, raw: RawScores, alpha: float, k: int) -> list[Recommendation]:
         rows, scores, content, collab = self.scorer.top_scored(raw, alpha, k)
