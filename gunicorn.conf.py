@@ -5,6 +5,7 @@ platforms; GUNICORN_TIMEOUT (seconds, default 60). The app is preloaded in the
 master so every worker shares the memory-mapped artifacts (and the loaded
 track table) copy-on-write.
 """
+import gc
 import os
 import shutil
 import tempfile
@@ -36,6 +37,12 @@ def on_starting(server):
         for entry in directory.iterdir():
             entry.unlink() if entry.is_file() else shutil.rmtree(entry, ignore_errors=True)
     directory.mkdir(parents=True, exist_ok=True)
+
+
+def pre_fork(server, worker):
+    """Move the preloaded objects out of the garbage collector's reach before forking: a collection in a
+    worker would otherwise write to every one of them and copy their pages into each worker."""
+    gc.freeze()
 
 
 def child_exit(server, worker):

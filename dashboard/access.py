@@ -103,6 +103,7 @@ class RecommenderCache:
         start = time.perf_counter()
         directory = Path(key[0])
         recommender = Recommender.load(directory, verify=self.verify)
+        recommender.prepare_search()  # in the preloading master, so the workers share it
         digest = hashlib.sha256((directory / MANIFEST).read_bytes()).hexdigest()
         loaded = Loaded(observability.TimedRecommender(recommender), f"sha256:{digest}",
                         load_evaluation(directory), key)

@@ -12,6 +12,7 @@ TARGETS = {
     "build_seconds": 30.0,
     "build_peak_mb": 3072.0,
     "load_ms": 200.0,
+    "worker_mb": 100.0,
 }
 
 
@@ -25,6 +26,10 @@ def _ms(value) -> str:
     if value is None:
         return "—"
     return f"{value:.3f}" if value < 10 else f"{value:.1f}"
+
+
+def _mb(value) -> str:
+    return "—" if value is None else f"{value:.0f}"
 
 
 def _verdict(ok) -> str:
@@ -75,6 +80,12 @@ def target_rows(results: dict) -> list[list]:
             p50 = load[key]["p50_ms"]
             rows.append([f"Recommender.load, memory-mapped, {label}", "≤ 200 ms", f"{_ms(p50)} ms",
                          _verdict(p50 <= TARGETS["load_ms"])])
+    added = [m for m in results.get("serving", {}).get("memory") or [] if m.get("per_extra_worker_anon_mb")]
+    if added:
+        anon = float(added[0]["per_extra_worker_anon_mb"])
+        rows.append(["serving: memory each extra gunicorn worker adds (anonymous PSS, after the same warm-up)",
+                     "< 100 MB", f"{anon:.0f} MB ({added[0]['per_extra_worker_mb']} MB with mapped pages)",
+                     _verdict(anon < TARGETS["worker_mb"])])
     return rows
 
 
@@ -122,12 +133,6 @@ def explanations(results: dict) -> list[str]:
         cpu = build["user_seconds"] + build["system_seconds"]
         notes.append(f"build: {build['wall_seconds']:.0f} s of wall time for {cpu:.0f} s of CPU time (all threads): "
                      "the build shared the 2 cores with other work; see the per-stage CPU column.")
-    memory = results.get("serving", {}).get("memory") or []
-    if len(memory) == 2 and memory[1].get("per_extra_worker_mb"):
-        notes.append(f"serving memory: each extra worker adds {memory[1]['per_extra_worker_mb']} MB of PSS, of which "
-                     f"{memory[1]['uss_per_worker_mb']:.0f} MB is private (USS: the interpreter, Dash, pandas and the "
-                     "per-process query structures); the memory-mapped arrays are shared through the page cache "
-                     "(total RSS counts them once per process, PSS divides them).")
     load = results.get("load")
     if load:
         for key in ("no_verify", "verify"):
@@ -247,10 +252,14 @@ def render(results: dict) -> str:
                                   f"{r['rps']:.1f}", _ms(r["p50_ms"]), _ms(r["p95_ms"])]
                                  for r in serving["rows"]]))
             if serving.get("memory"):
-                parts.append(_table(["workers", "total RSS MB", "total PSS MB", "USS per worker MB",
-                                     "added per extra worker MB (PSS)"],
-                                    [[m["workers"], f"{m['rss_mb']:.0f}", f"{m['pss_mb']:.0f}",
-                                      f"{m['uss_per_worker_mb']:.0f}", m.get("per_extra_worker_mb", "—")]
+                parts.append(_table(["workers", "measured", "total RSS MB", "total PSS MB", "PSS anonymous MB",
+                                     "PSS mapped files MB", "USS per worker MB", "added per extra worker MB "
+                                     "(anonymous / all PSS)"],
+                                    [[m["workers"], m.get("when", "—"), f"{m['rss_mb']:.0f}", f"{m['pss_mb']:.0f}",
+                                      _mb(m.get("pss_anon_mb")), _mb(m.get("pss_file_mb")),
+                                      f"{m['uss_per_worker_mb']:.0f}",
+                                      f"{m['per_extra_worker_anon_mb']} / {m['per_extra_worker_mb']}"
+                                      if m.get("per_extra_worker_anon_mb") else "—"]
                                      for m in serving["memory"]]))
     soak_result = results.get("soak")
     if soak_result:

@@ -93,14 +93,31 @@ class Server:
         except psutil.NoSuchProcess:
             return []
 
-    def memory(self) -> dict:
-        """RSS, PSS and USS (MB) of the master and its workers."""
+    def memory(self, when: str) -> dict:
+        """RSS, PSS (split into anonymous memory and mapped files) and USS (MB) of the master and its workers.
+
+        PSS of mapped files is mostly the memory-mapped artifacts: page cache, shared by every process
+        that maps a page, and growing with the pages queries have touched, not with the workers.
+        """
         procs = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children()]
         infos = [p.memory_full_info() for p in procs]
+        rollups = [_smaps_rollup(p.pid) for p in procs]
         workers = infos[1:]
-        return {"workers": len(workers), "rss_mb": sum(i.rss for i in infos) / 2**20,
+        return {"workers": len(workers), "when": when, "rss_mb": sum(i.rss for i in infos) / 2**20,
                 "pss_mb": sum(i.pss for i in infos) / 2**20,
+                "pss_anon_mb": sum(r.get("Pss_Anon", 0) for r in rollups) / 1024,
+                "pss_file_mb": sum(r.get("Pss_File", 0) for r in rollups) / 1024,
                 "uss_per_worker_mb": (sum(i.uss for i in workers) / max(len(workers), 1)) / 2**20}
+
+
+def _smaps_rollup(pid: int) -> dict[str, int]:
+    """``/proc/<pid>/smaps_rollup`` as ``{field: kB}`` (Linux; empty elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
+            lines = handle.read().splitlines()[1:]
+    except OSError:
+        return {}
+    return {name.rstrip(":"): int(value) for name, value, *_ in (line.split() for line in lines)}
 
 
 def request(port: int, method: str, path: str, body: bytes | None = None, connection=None):
@@ -206,9 +223,11 @@ def run_serving(artifact_dir: Path, seconds: float = 10.0, track_ids=None, pairs
         for n_workers in (workers, 1):
             with Server(artifact_dir, n_workers, Path(cache)) as server:
                 bodies = payloads(server.port, list(track_ids), list(pairs))
-                # Warm every worker up (first requests import pages and fault the mapped pages in).
+                # Warm every worker up (first requests import pages and fault the mapped pages in),
+                # then compare the worker counts after the same warm-up.
                 drive(server.port, bodies["recommend"], max(2 * n_workers, 2), 3.0)
                 drive(server.port, bodies["explain"], max(2 * n_workers, 2), 3.0)
+                memory.append(server.memory("after warm-up"))
                 if n_workers == workers:
                     for endpoint in ("recommend", "explain"):
                         for clients in levels:
@@ -216,9 +235,11 @@ def run_serving(artifact_dir: Path, seconds: float = 10.0, track_ids=None, pairs
                             log.info("serving %s, %d clients: %.1f req/s, p95 %.1f ms, %d errors", endpoint,
                                      clients, result["rps"], result["p95_ms"], result["errors"])
                             rows.append({"endpoint": endpoint, "workers": n_workers, **result})
-                memory.append(server.memory())
-    memory.sort(key=lambda m: m["workers"])
-    if len(memory) == 2 and memory[1]["workers"] > memory[0]["workers"]:
-        extra = (memory[1]["pss_mb"] - memory[0]["pss_mb"]) / (memory[1]["workers"] - memory[0]["workers"])
-        memory[1]["per_extra_worker_mb"] = f"{extra:.0f}"
+                    memory.append(server.memory("after the load test"))
+    warm = sorted((m for m in memory if m["when"] == "after warm-up"), key=lambda m: m["workers"])
+    if len(warm) == 2 and warm[1]["workers"] > warm[0]["workers"]:
+        added = warm[1]["workers"] - warm[0]["workers"]
+        warm[1]["per_extra_worker_mb"] = f"{(warm[1]['pss_mb'] - warm[0]['pss_mb']) / added:.0f}"
+        warm[1]["per_extra_worker_anon_mb"] = f"{(warm[1]['pss_anon_mb'] - warm[0]['pss_anon_mb']) / added:.0f}"
+    memory.sort(key=lambda m: (m["workers"], m["when"] != "after warm-up"))
     return {"rows": rows, "memory": memory}
