@@ -268,11 +268,16 @@ def render(results: dict) -> str:
             parts.append(f"**Not run:** {soak_result['skipped']}")
         else:
             parts.append(_table(["seconds", "requests", "req/s", "p50 ms", "p95 ms", "max ms", "errors",
-                                 "worker RSS growth MB"],
+                                 "workers' anonymous memory growth MB", "workers' RSS growth MB (of which mapped "
+                                 "artifact pages)"],
                                 [[soak_result["seconds"], soak_result["requests"], f"{soak_result['rps']:.1f}",
                                   _ms(soak_result["p50_ms"]), _ms(soak_result["p95_ms"]),
                                   _ms(soak_result["max_ms"]), soak_result["errors_total"],
-                                  soak_result.get("rss_growth_mb", "—")]]))
+                                  soak_result.get("anon_growth_mb", "—"),
+                                  f"{soak_result.get('rss_growth_mb', '—')} "
+                                  f"({soak_result.get('file_growth_mb', '—')})"]]))
+            parts.append("A leak shows in anonymous memory. RSS also counts the pages of the memory-mapped artifacts "
+                         "that queries have touched so far: page cache, one copy shared by every worker.")
             if soak_result.get("error_samples"):
                 parts.append("Error samples: " + "; ".join(map(str, soak_result["error_samples"])))
     return "\n\n".join(parts) + "\n"

@@ -301,7 +301,10 @@ def master_of(base_url: str) -> int | None:
 
 
 def worker_memory(master_pid: int | None) -> dict | None:
-    """``{pid: {"rss_mb", "uss_mb"}}`` of the master's worker processes (their job processes left out)."""
+    """``{pid: {"rss_mb", "uss_mb", "anon_mb", "file_mb"}}`` of the master's worker processes (their job
+    processes left out). ``anon_mb`` is the resident anonymous memory, where a leak would show;
+    ``file_mb`` the resident mapped files, mostly artifact pages the queries have touched (page cache,
+    shared by every worker that maps them)."""
     if master_pid is None:
         return None
     try:
@@ -314,8 +317,22 @@ def worker_memory(master_pid: int | None) -> dict | None:
             info = worker.memory_full_info()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
-        memory[worker.pid] = {"rss_mb": round(info.rss / 2**20, 1), "uss_mb": round(info.uss / 2**20, 1)}
+        status = _status_kb(worker.pid)
+        memory[worker.pid] = {"rss_mb": round(info.rss / 2**20, 1), "uss_mb": round(info.uss / 2**20, 1),
+                              "anon_mb": round(status.get("RssAnon", 0) / 1024, 1),
+                              "file_mb": round(status.get("RssFile", 0) / 1024, 1)}
     return memory
+
+
+def _status_kb(pid: int) -> dict[str, int]:
+    """The ``kB`` fields of ``/proc/<pid>/status`` (Linux; empty elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return {}
+    fields = (line.split() for line in lines)
+    return {parts[0].rstrip(":"): int(parts[1]) for parts in fields if len(parts) == 3 and parts[2] == "kB"}
 
 
 # --------------------------------------------------------------------------
@@ -392,8 +409,8 @@ def run_soak(base_url: str, seconds: float, sessions: int = 12, master_pid: int 
         ``seconds``, ``sessions``, ``requests``, ``errors``, ``error_samples``,
         ``rps``, ``p50_ms``, ``p95_ms``, ``max_ms``, ``by_kind`` (requests per
         kind) over the measured period, and ``memory_start``/``memory_end``
-        (``{pid: {"rss_mb", "uss_mb"}}`` of each worker, or None) with
-        ``uss_growth_mb`` (end minus start, summed over the workers present at both).
+        (see :func:`worker_memory`, or None) with ``uss_growth_mb``, ``rss_growth_mb``,
+        ``anon_growth_mb`` and ``file_growth_mb`` (end minus start, summed over the workers present at both).
     """
     master_pid = master_pid or master_of(base_url)
     soak = Soak(base_url, sessions=sessions, seed=seed)
@@ -411,6 +428,8 @@ def run_soak(base_url: str, seconds: float, sessions: int = 12, master_pid: int 
     if memory_start and memory_end:
         both = set(memory_start) & set(memory_end)
         result["uss_growth_mb"] = round(sum(memory_end[p]["uss_mb"] - memory_start[p]["uss_mb"] for p in both), 1)
-        result["rss_growth_mb"] = round(sum(memory_end[p]["rss_mb"] - memory_start[p]["rss_mb"] for p in both), 1)
+        for field in ("rss", "anon", "file"):
+            result[f"{field}_growth_mb"] = round(sum(memory_end[p][f"{field}_mb"] - memory_start[p][f"{field}_mb"]
+                                                     for p in both), 1)
     log.info("soak: %s", json.dumps({k: v for k, v in result.items() if k != "by_kind"}))
     return result
