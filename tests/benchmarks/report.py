@@ -152,9 +152,11 @@ def render(results: dict) -> str:
              f"Generated {time.strftime('%Y-%m-%d %H:%M:%S %Z')} by `make bench` "
              f"(`python -m tests.benchmarks.run {results.get('argv', '')}`), commit `{machine['commit']}`.",
              "## Targets", _table(["what", "target", "measured", ""], target_rows(results))]
-    notes = explanations(results) + results.get("notes", [])
-    if notes:
-        parts += ["### Why a target is missed, from the measurements below", "\n".join(f"- {n}" for n in notes)]
+    missed = explanations(results)
+    if missed:
+        parts += ["### Why a target is missed, from the measurements below", "\n".join(f"- {n}" for n in missed)]
+    if results.get("notes"):
+        parts += ["### Notes", "\n".join(f"- {n}" for n in results["notes"])]
 
     parts += ["## Machine", _table(["", ""], [
         ["CPU", machine["cpu"]], ["cores", machine["cores"]], ["memory", f"{machine['memory_gb']} GB"],
