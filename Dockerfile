@@ -13,11 +13,12 @@ FROM ${BASE_IMAGE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-COPY requirements.txt ./
-# The image needs only the runtime pins: everything above the "# Tests" section of requirements.txt.
+COPY requirements.txt constraints.txt ./
+# The image needs only the runtime pins: everything above the "# Tests" section of requirements.txt,
+# with their dependencies at the versions of constraints.txt.
 RUN sed '/^# Tests/,$d' requirements.txt > requirements-runtime.txt \
     && python3 -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir -r requirements-runtime.txt
+    && /opt/venv/bin/pip install --no-cache-dir -r requirements-runtime.txt -c constraints.txt
 
 # ---- artifacts: the demo data set, built by the same pipeline that builds real data ----------
 # (A set is written into a private temporary directory; a+rX lets the app user read it.)

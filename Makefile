@@ -9,16 +9,23 @@ ARTIFACTS ?= data/artifacts
 PORT ?= 8000
 SCALE ?= demo
 
-.PHONY: venv demo-data artifacts run test bench container-test clean
+.PHONY: venv constraints demo-data artifacts run test bench container-test clean
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+## constraints: pin every installed package (transitive ones too) after requirements.txt changed
+constraints:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements.txt
+	{ sed -n '1,3p' constraints.txt; $(PY) -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 ## demo-data: write the deterministic demo CSVs into data/raw (only if no data is there)
 demo-data: $(STAMP)
