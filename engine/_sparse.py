@@ -20,20 +20,6 @@ def concat_ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
     return offsets + np.arange(total, dtype=np.int64)
 
 
-def gather_rows_weighted(indptr, indices, data, rows, weights, n_cols) -> np.ndarray:
-    """Dense ``(n_cols,)`` float64 vector ``sum_r weights[r] * M[rows[r]]`` for a CSR matrix M.
-
-    Touches only the stored entries of the requested rows.
-    """
-    rows = np.asarray(rows, dtype=np.int64)
-    starts, stops = indptr[rows], indptr[rows + 1]
-    positions = concat_ranges(starts, stops)
-    if positions.size == 0:
-        return np.zeros(n_cols, dtype=np.float64)
-    values = data[positions] * np.repeat(np.asarray(weights, dtype=np.float64), stops - starts)
-    return np.bincount(indices[positions], weights=values, minlength=n_cols)
-
-
 def to_csr32(matrix) -> sp.csr_matrix:
     """CSR float32 with int32 indices, sorted and without duplicates (a copy only when needed)."""
     csr = sp.csr_matrix(matrix, dtype=np.float32)

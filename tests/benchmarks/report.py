@@ -243,43 +243,47 @@ def render(results: dict) -> str:
                   f"(floor {floor['reference_bytes'] / results['bandwidth'] * 1e3:.1f} ms).",
                   _table(["seeds", "percentile (by bytes)", "MB touched", "collab entries", "floor ms"], rows)]
 
-    serving = results.get("serving")
-    if serving:
-        parts += ["## Serving under load (gunicorn on loopback)"]
-        if serving.get("skipped"):
-            parts.append(f"**Not run:** {serving['skipped']}")
-        else:
-            parts.append(_table(["endpoint", "workers", "clients", "requests", "errors", "req/s", "p50 ms", "p95 ms"],
-                                [[r["endpoint"], r["workers"], r["clients"], r["requests"], r["errors"],
-                                  f"{r['rps']:.1f}", _ms(r["p50_ms"]), _ms(r["p95_ms"])]
-                                 for r in serving["rows"]]))
-            if serving.get("memory"):
-                parts.append(_table(["workers", "measured", "total RSS MB", "total PSS MB", "PSS anonymous MB",
-                                     "PSS mapped files MB", "USS per worker MB", "added per extra worker MB "
-                                     "(anonymous / all PSS)"],
-                                    [[m["workers"], m.get("when", "—"), f"{m['rss_mb']:.0f}", f"{m['pss_mb']:.0f}",
-                                      _mb(m.get("pss_anon_mb")), _mb(m.get("pss_file_mb")),
-                                      f"{m['uss_per_worker_mb']:.0f}",
-                                      f"{m['per_extra_worker_anon_mb']} / {m['per_extra_worker_mb']}"
-                                      if m.get("per_extra_worker_anon_mb") else "—"]
-                                     for m in serving["memory"]]))
-    soak_result = results.get("soak")
-    if soak_result:
-        parts += ["## Soak (16 concurrent sessions doing what people do on every page)"]
-        if soak_result.get("skipped"):
-            parts.append(f"**Not run:** {soak_result['skipped']}")
-        else:
-            parts.append(_table(["seconds", "requests", "req/s", "p50 ms", "p95 ms", "max ms", "errors",
-                                 "workers' anonymous memory growth MB", "workers' RSS growth MB (of which mapped "
-                                 "artifact pages)"],
-                                [[soak_result["seconds"], soak_result["requests"], f"{soak_result['rps']:.1f}",
-                                  _ms(soak_result["p50_ms"]), _ms(soak_result["p95_ms"]),
-                                  _ms(soak_result["max_ms"]), soak_result["errors_total"],
-                                  soak_result.get("anon_growth_mb", "—"),
-                                  f"{soak_result.get('rss_growth_mb', '—')} "
-                                  f"({soak_result.get('file_growth_mb', '—')})"]]))
-            parts.append("A leak shows in anonymous memory. RSS also counts the pages of the memory-mapped artifacts "
-                         "that queries have touched so far: page cache, one copy shared by every worker.")
-            if soak_result.get("error_samples"):
-                parts.append("Error samples: " + "; ".join(map(str, soak_result["error_samples"])))
+    parts += _section("## Serving under load (gunicorn on loopback)", results.get("serving"), _serving_tables)
+    parts += _section("## Soak (16 concurrent sessions doing what people do on every page)",
+                      results.get("soak"), _soak_tables)
     return "\n\n".join(parts) + "\n"
+
+
+def _section(title: str, result: dict | None, render) -> list[str]:
+    """A report section: ``render(result)``'s parts, or why it did not run; nothing without a result."""
+    if not result:
+        return []
+    return [title, f"**Not run:** {result['skipped']}"] if result.get("skipped") else [title, *render(result)]
+
+
+def _serving_tables(serving: dict) -> list[str]:
+    parts = [_table(["endpoint", "workers", "clients", "requests", "errors", "req/s", "p50 ms", "p95 ms"],
+                    [[r["endpoint"], r["workers"], r["clients"], r["requests"], r["errors"],
+                      f"{r['rps']:.1f}", _ms(r["p50_ms"]), _ms(r["p95_ms"])]
+                     for r in serving["rows"]])]
+    if serving.get("memory"):
+        parts.append(_table(["workers", "measured", "total RSS MB", "total PSS MB", "PSS anonymous MB",
+                             "PSS mapped files MB", "USS per worker MB", "added per extra worker MB "
+                             "(anonymous / all PSS)"],
+                            [[m["workers"], m.get("when", "—"), f"{m['rss_mb']:.0f}", f"{m['pss_mb']:.0f}",
+                              _mb(m.get("pss_anon_mb")), _mb(m.get("pss_file_mb")),
+                              f"{m['uss_per_worker_mb']:.0f}",
+                              f"{m['per_extra_worker_anon_mb']} / {m['per_extra_worker_mb']}"
+                              if m.get("per_extra_worker_anon_mb") else "—"]
+                             for m in serving["memory"]]))
+    return parts
+
+
+def _soak_tables(soak: dict) -> list[str]:
+    parts = [_table(["seconds", "requests", "req/s", "p50 ms", "p95 ms", "max ms", "errors",
+                     "workers' anonymous memory growth MB", "workers' RSS growth MB (of which mapped "
+                     "artifact pages)"],
+                    [[soak["seconds"], soak["requests"], f"{soak['rps']:.1f}", _ms(soak["p50_ms"]),
+                      _ms(soak["p95_ms"]), _ms(soak["max_ms"]), soak["errors_total"],
+                      soak.get("anon_growth_mb", "—"),
+                      f"{soak.get('rss_growth_mb', '—')} ({soak.get('file_growth_mb', '—')})"]]),
+             "A leak shows in anonymous memory. RSS also counts the pages of the memory-mapped artifacts "
+             "that queries have touched so far: page cache, one copy shared by every worker."]
+    if soak.get("error_samples"):
+        parts.append("Error samples: " + "; ".join(map(str, soak["error_samples"])))
+    return parts
