@@ -498,7 +498,8 @@ class _QueryPlan:
     * the tags block is scattered column by column from its CSC form (the
       profile's tags only);
     * the dense audio block (float32 as stored, a few values per track) is
-      multiplied by the profile in float64 in the same pass as the combos.
+      multiplied by the profile in float64 in the same kernel, three
+      features per vectorised pass.
 
     Every value is the same float64 arithmetic as the block definitions, so
     the result equals ``X @ profile`` up to the order of float additions.
