@@ -24,7 +24,7 @@ from .schema import AUDIO_FEATURES
 
 __all__ = ["audio_profile", "score_parts", "concat_sweeps", "rank_trajectories", "EVALUATION_FILE",
            "load_evaluation", "evaluation_rows", "most_popular", "listener_track_count",
-           "evaluation_table"]
+           "evaluation_table", "model_comparison"]
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +165,33 @@ def evaluation_rows(evaluation: dict | None) -> list[dict]:
             rows.append({"method": str(run.get("method", "?")), "alpha": _number_or_none(run.get("alpha")),
                          "k": k, "metric": metric, "value": float(value)})
     return rows
+
+
+def model_comparison(evaluation: dict | None, k: float) -> list[dict]:
+    """The collaborative models the build compared, by listening alone (alpha 0), at cut-off ``k``.
+
+    Reads the chosen model's ``collaborative`` run and the ``variants``
+    :class:`engine.evaluation.Comparison` writes. Returns one record
+    ``{"model", "chosen", <metric>: value, ...}`` per model, best NDCG first;
+    empty when the evaluation has no variants.
+    """
+    if not evaluation or not isinstance(evaluation.get("variants"), list):
+        return []
+    chosen = str((evaluation.get("chosen") or {}).get("name", "chosen model"))
+    entries = [{"name": chosen, **run} for run in evaluation.get("runs") or []
+               if isinstance(run, dict) and run.get("method") == "collaborative"]
+    entries += [v for v in evaluation["variants"] if isinstance(v, dict)]
+    records = {}
+    for entry in entries:
+        metrics = entry.get("metrics")
+        if _number_or_none(entry.get("k")) != k or entry.get("alpha", 0.0) not in (0.0, None) \
+                or not isinstance(metrics, dict):
+            continue
+        values = {name: float(v) for name, v in metrics.items() if name not in _NOT_METRICS
+                  and isinstance(v, numbers.Real) and not isinstance(v, bool) and not math.isnan(v)}
+        records.setdefault(str(entry.get("name", "?")), {"model": str(entry.get("name", "?")),
+                                                         "chosen": entry.get("name") == chosen, **values})
+    return sorted(records.values(), key=lambda r: -r.get("ndcg", -math.inf))
 
 
 #: Numbers stored next to the metrics that are not metrics (how many listeners were averaged over).

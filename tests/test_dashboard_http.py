@@ -119,10 +119,14 @@ def test_an_unknown_listener_is_a_friendly_notice(dashboard_server):
     assert "unknown or history-less listener 'nobody-at-all'" in dashboard_server.wait_for_log("nobody-at-all")
 
 
-EVALUATION = {"chosen": {"alpha": 0.4, "rule": "best ndcg@10"}, "protocol": {"evaluated_listeners": 900},
+EVALUATION = {"chosen": {"name": "rp3beta, bm25", "alpha": 0.4, "k": 10, "rule": "best ndcg@10"},
+              "protocol": {"evaluated_listeners": 900},
               "runs": [{"method": "popularity", "alpha": None, "k": 10, "metrics": {"ndcg": 0.05, "users": 900}},
+                       {"method": "collaborative", "alpha": None, "k": 10, "metrics": {"ndcg": 0.1, "coverage": 0.2}},
                        *[{"method": "hybrid", "alpha": a, "k": 10, "metrics": {"ndcg": 0.1 + a / 10, "users": 900}}
-                         for a in (0.0, 0.4, 1.0)]]}
+                         for a in (0.0, 0.4, 1.0)]],
+              "variants": [{"name": "cosine, raw counts", "alpha": 0.0, "k": 10,
+                            "metrics": {"ndcg": 0.0777, "coverage": 0.3}}]}
 
 
 def test_a_server_without_artifacts_says_so_and_picks_them_up_when_built(empty_artifact_root, tmp_path,
@@ -148,5 +152,7 @@ def test_a_server_without_artifacts_says_so_and_picks_them_up_when_built(empty_a
         assert "The build chose α = 0.4" in alpha_page and "ndcg@10" in alpha_page
         data_page = page_layout(server, "/data")
         assert "of 900 listeners" in data_page and "0.1400" in data_page
+        assert "Collaborative models compared" in data_page and "cosine, raw counts" in data_page
+        assert "0.0777" in data_page and "rp3beta, bm25" in data_page
     finally:
         stop_server(server)

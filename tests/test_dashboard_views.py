@@ -9,7 +9,7 @@ import pytest
 
 from engine.recommender import AlphaSweep
 from engine.views import (audio_profile, concat_sweeps, evaluation_rows, evaluation_table, listener_track_count,
-                          load_evaluation, most_popular, rank_trajectories, score_parts)
+                          load_evaluation, model_comparison, most_popular, rank_trajectories, score_parts)
 
 
 def test_audio_profile_puts_every_feature_on_its_range_from_0_to_1():
@@ -117,3 +117,21 @@ def test_evaluation_table_for_one_cut_off_drops_the_suffix():
     rows = evaluation_rows({"runs": [{"method": "hybrid", "alpha": 0.5, "k": 10, "metrics": {"ndcg": 0.2}},
                                      {"method": "hybrid", "alpha": 0.5, "k": 20, "metrics": {"ndcg": 0.3}}]})
     assert evaluation_table(rows, k=20) == (["ndcg"], [{"method": "hybrid", "alpha": 0.5, "ndcg": 0.3}])
+
+
+def test_model_comparison_lists_each_collaborative_model_alone_best_first():
+    evaluation = {"chosen": {"name": "rp3beta", "alpha": 0.2},
+                  "runs": [{"method": "collaborative", "alpha": None, "k": 10, "metrics": {"ndcg": 0.24}},
+                           {"method": "collaborative", "alpha": None, "k": 20, "metrics": {"ndcg": 0.28}},
+                           {"method": "hybrid", "alpha": 0.2, "k": 10, "metrics": {"ndcg": 0.25}}],
+                  "variants": [{"name": "cosine, log", "alpha": 0.0, "k": 10, "metrics": {"ndcg": 0.22, "users": 9}},
+                               {"name": "cosine, log", "alpha": 0.5, "k": 10, "metrics": {"ndcg": 0.30}},
+                               {"name": "cosine, raw", "alpha": 0.0, "k": 10, "metrics": {"ndcg": 0.11}},
+                               {"name": "cosine, raw", "alpha": 0.0, "k": 20, "metrics": {"ndcg": 0.14}}]}
+    assert model_comparison(evaluation, 10) == [
+        {"model": "rp3beta", "chosen": True, "ndcg": 0.24},
+        {"model": "cosine, log", "chosen": False, "ndcg": 0.22},  # the hybrid variant (alpha 0.5) is left out
+        {"model": "cosine, raw", "chosen": False, "ndcg": 0.11}]
+    assert [r["ndcg"] for r in model_comparison(evaluation, 20)] == [0.28, 0.14]
+    assert model_comparison({"runs": evaluation["runs"]}, 10) == []  # an evaluation without variants
+    assert model_comparison(None, 10) == []

@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from engine import ArtifactError
-from engine.views import evaluation_rows, evaluation_table
+from engine.views import evaluation_rows, evaluation_table, model_comparison
 
 from dashboard import components, figures, ids
 from dashboard.access import get_loaded
@@ -160,8 +160,24 @@ def _evaluation_section(evaluation):
     subtitle = "Measured at build time on held-out listening" + (
         f" of {listeners:,} listeners" if isinstance(listeners, int) else "") + \
         "; the bold row is the hybrid at the α the build chose."
-    return components.section("Offline evaluation", dcc.Tabs(tables) if len(tables) > 1 else tables[0].children,
-                              subtitle=subtitle, id=ids.DATA_EVALUATION)
+    body = [dcc.Tabs(tables) if len(tables) > 1 else tables[0].children,
+            *_models_table(evaluation, chosen.get("k", ks[0]))]
+    return components.section("Offline evaluation", html.Div(body), subtitle=subtitle, id=ids.DATA_EVALUATION)
+
+
+def _models_table(evaluation, k):
+    """The collaborative models the build compared (listening only), the chosen one in bold."""
+    records = model_comparison(evaluation, k) if k is not None else []
+    if not records:
+        return []
+    metrics = [m for m in ("ndcg", "precision", "recall", "coverage", "novelty") if m in records[0]]
+    head = html.Thead(html.Tr([html.Th("collaborative model"), *[html.Th(f"{m}@{k:g}") for m in metrics]]))
+    body = html.Tbody([html.Tr([html.Td(r["model"]), *[html.Td(f"{r[m]:.4f}" if m in r else "") for m in metrics]],
+                               className="fw-bold" if r["chosen"] else None) for r in records])
+    return [html.H6(f"Collaborative models compared, listening only (α = 0), best NDCG@{k:g} first",
+                    className="mt-4 mb-1"),
+            dbc.Table([head, body], size="sm", striped=True, hover=True, responsive=True,
+                      className="small mb-0", id=ids.DATA_MODELS)]
 
 
 def _evaluation_table(rows, k, chosen_alpha):
