@@ -116,15 +116,15 @@ def _outputs(output: str):
 
 
 def start_server(artifacts: Path, cache_dir: Path, log_path: Path, workers: int = 2,
-                 timeout: float = 60.0) -> Server:
+                 timeout: float = 60.0, env: dict[str, str] | None = None) -> Server:
     """Start ``gunicorn -c gunicorn.conf.py dashboard.app:server`` on a free loopback port and wait for it.
 
     Readiness is polled on ``/healthz`` (any status): the first request after
-    start can take more than a second.
+    start can take more than a second. ``env`` adds to the server's environment.
     """
     port = free_port()
     env = {**os.environ, "ARTIFACTS_DIR": str(artifacts), "DASH_CACHE_DIR": str(cache_dir), "PORT": str(port),
-           "WEB_CONCURRENCY": str(workers), "PYTHONUNBUFFERED": "1"}
+           "WEB_CONCURRENCY": str(workers), "PYTHONUNBUFFERED": "1", **(env or {})}
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
                "dashboard.app:server"]
     log_file = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - the process writes it while it runs

@@ -22,30 +22,17 @@ from build.refresh import refresh
 from engine import Recommender
 from engine.artifacts import SCHEMA_VERSION, ArtifactSet, write_artifact_set
 from engine.errors import ArtifactError
-from tests.helpers import copy_raw, snapshot, tid, uid, version_dirs, write_small_raw
+from tests.helpers import snapshot, tid, uid, version_dirs
 
 REBUILD = "build.refresh"  # every ArtifactError says what to run
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("artifacts")
-    raw = write_small_raw(root / "raw")
-    refresh(raw, root / "artifacts")
-    return raw, root / "artifacts"
-
-
 @pytest.fixture
-def set_dir(built, tmp_path) -> Path:
+def set_dir(good, tmp_path) -> Path:
     """A private copy of one artifact set's directory, for a test to damage."""
     copy = tmp_path / "set"
-    shutil.copytree((built[1] / "current").resolve(), copy)
+    shutil.copytree((good[1] / "current").resolve(), copy)
     return copy
-
-
-@pytest.fixture
-def raw(built, tmp_path) -> Path:
-    return copy_raw(built[0], tmp_path / "raw")
 
 
 def refused(path, *fragments, verify=True) -> str:
@@ -61,8 +48,8 @@ def refused(path, *fragments, verify=True) -> str:
 # The format
 # --------------------------------------------------------------------------
 
-def test_every_array_loads_memory_mapped_without_pickle(built):
-    directory = (built[1] / "current").resolve()
+def test_every_array_loads_memory_mapped_without_pickle(good):
+    directory = (good[1] / "current").resolve()
     files = sorted(directory.glob("*.npy"))
     manifest = json.loads((directory / "manifest.json").read_text())
     assert sorted(f"{name}.npy" for name in manifest["arrays"]) == [f.name for f in files]
@@ -77,25 +64,25 @@ def test_every_array_loads_memory_mapped_without_pickle(built):
         [f.name for f in files] + ["manifest.json", "tracks.arrow"])  # no pickle or joblib files
 
 
-def test_the_track_table_is_an_arrow_file_with_the_catalogue_in_order(built):
-    table = pd.read_feather(built[1] / "current" / "tracks.arrow")
+def test_the_track_table_is_an_arrow_file_with_the_catalogue_in_order(good):
+    table = pd.read_feather(good[1] / "current" / "tracks.arrow")
     assert table["track_id"].tolist() == [tid(n) for n in range(10)]
     assert table["n_listeners"].tolist() == [3, 2, 2, 2, 3, 2, 1, 0, 0, 1]
 
 
-def test_the_manifest_records_what_the_build_did(built):
-    manifest = ArtifactSet.open(built[1]).manifest
+def test_the_manifest_records_what_the_build_did(good):
+    manifest = ArtifactSet.open(good[1]).manifest
     assert manifest["schema_version"] == SCHEMA_VERSION
     assert set(manifest["inputs"]) == {"catalogue", "listening"}
     assert all(entry["checksum"].startswith("xxh3:") for entry in manifest["inputs"].values())
     assert manifest["counts"]["tracks"] == 10
     assert {"ingest_catalogue", "ingest_listening", "content", "collaborative"} <= set(manifest["stage_timings"])
     assert all(entry["checksum"].startswith("xxh3:") for entry in manifest["arrays"].values())
-    assert manifest["version"] == os.readlink(built[1] / "current")
+    assert manifest["version"] == os.readlink(good[1] / "current")
 
 
-def test_a_loaded_recommender_reads_its_big_arrays_through_memory_maps(built):
-    rec = Recommender.load(built[1])
+def test_a_loaded_recommender_reads_its_big_arrays_through_memory_maps(good):
+    rec = Recommender.load(good[1])
 
     def mapped(array) -> bool:
         while array is not None:
@@ -111,9 +98,9 @@ def test_a_loaded_recommender_reads_its_big_arrays_through_memory_maps(built):
         assert mapped(array)
 
 
-def test_a_set_loads_from_its_root_or_its_own_directory(built):
-    by_root = Recommender.load(built[1])
-    by_dir = Recommender.load((built[1] / "current").resolve())
+def test_a_set_loads_from_its_root_or_its_own_directory(good):
+    by_root = Recommender.load(good[1])
+    by_dir = Recommender.load((good[1] / "current").resolve())
     assert by_root.version == by_dir.version
     assert by_root.recommend(tid(0)) == by_dir.recommend(tid(0))
 
@@ -256,24 +243,24 @@ def test_two_forced_builds_within_one_second_get_distinct_versions(raw, tmp_path
     assert version_dirs(out) == sorted([first.name, second.name])
 
 
-def test_an_array_of_objects_is_never_written(tmp_path, built):
-    tracks = pd.read_feather(built[1] / "current" / "tracks.arrow")
+def test_an_array_of_objects_is_never_written(tmp_path, good):
+    tracks = pd.read_feather(good[1] / "current" / "tracks.arrow")
     with pytest.raises(ArtifactError, match="names"):
         write_artifact_set(tmp_path / "out", "v1", {"names": np.array(["a", None], dtype=object)}, tracks, {})
     assert list((tmp_path / "out").iterdir()) == []  # no staging directory, no set, no link
 
 
-def test_a_version_is_never_overwritten(tmp_path, built):
-    tracks = pd.read_feather(built[1] / "current" / "tracks.arrow")
+def test_a_version_is_never_overwritten(tmp_path, good):
+    tracks = pd.read_feather(good[1] / "current" / "tracks.arrow")
     write_artifact_set(tmp_path / "out", "v1", {"x": np.arange(3)}, tracks, {})
     with pytest.raises(ArtifactError, match="v1"):
         write_artifact_set(tmp_path / "out", "v1", {"x": np.arange(4)}, tracks, {})
     assert np.load(tmp_path / "out" / "v1" / "x.npy").tolist() == [0, 1, 2]
 
 
-def test_empty_arrays_are_written_and_verified_like_any_other(tmp_path, built):
+def test_empty_arrays_are_written_and_verified_like_any_other(tmp_path, good):
     # A catalogue without listeners, or a cache with nothing to hold, gives arrays with a zero dimension.
-    tracks = pd.read_feather(built[1] / "current" / "tracks.arrow")
+    tracks = pd.read_feather(good[1] / "current" / "tracks.arrow")
     empty = {"nothing": np.zeros((0, 8)), "none": np.zeros(0, dtype=np.int32), "some": np.arange(3)}
     write_artifact_set(tmp_path / "out", "v1", empty, tracks, {})
     artifacts = ArtifactSet.open(tmp_path / "out", verify=True)

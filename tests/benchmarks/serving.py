@@ -22,18 +22,16 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import numpy as np
 import psutil
+
+from tests.dashboard_fixtures import start_server, stop_server
 
 log = logging.getLogger(__name__)
 
@@ -43,49 +41,37 @@ CONFIG = PROJECT_ROOT / "gunicorn.conf.py"
 UPDATE = "/_dash-update-component"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Server:
-    """A gunicorn process serving the dashboard on loopback (a context manager)."""
+    """A gunicorn process serving the dashboard on loopback (a context manager), ready once every worker is up.
+
+    Started and stopped as the dashboard tests do it (:func:`tests.dashboard_fixtures.start_server`).
+    """
 
     def __init__(self, artifact_dir: Path, workers: int, cache_dir: Path):
-        self.port = _free_port()
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        env = {**os.environ, "ARTIFACTS_DIR": str(artifact_dir), "PORT": str(self.port),
-               "WEB_CONCURRENCY": str(workers), "DASH_CACHE_DIR": str(cache_dir), "LOG_LEVEL": "WARNING",
-               "GUNICORN_TIMEOUT": "120"}
-        self.log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen([str(gunicorn), "-c", str(CONFIG), "dashboard.app:server"],
-                                        cwd=PROJECT_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        self.workers = workers
+        self.artifact_dir, self.workers, self.cache_dir = artifact_dir, workers, cache_dir
 
     def __enter__(self) -> "Server":
+        self._log_dir = tempfile.TemporaryDirectory(prefix="bench-gunicorn-")
+        self.server = start_server(self.artifact_dir, self.cache_dir, Path(self._log_dir.name) / "gunicorn.log",
+                                   workers=self.workers, timeout=180.0,
+                                   env={"LOG_LEVEL": "WARNING", "GUNICORN_TIMEOUT": "120"})
+        self.process, self.port = self.server.process, urlsplit(self.server.url).port
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                self.log.seek(0)
-                raise RuntimeError("gunicorn exited:\n" + self.log.read().decode(errors="replace")[-3000:])
+                raise RuntimeError("gunicorn exited:\n" + self.server.log()[-3000:])
             try:
-                status, _ = request(self.port, "GET", "/healthz")
-                if status == 200 and len(self.worker_pids()) >= self.workers:
+                if request(self.port, "GET", "/healthz")[0] == 200 and len(self.worker_pids()) >= self.workers:
                     return self
             except OSError:
                 pass
             time.sleep(0.5)
+        self.__exit__()
         raise RuntimeError("gunicorn did not become ready within 180 s")
 
     def __exit__(self, *exc):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
+        stop_server(self.server)
+        self._log_dir.cleanup()
 
     def worker_pids(self) -> list[int]:
         try:
