@@ -44,13 +44,26 @@ def history_weights(playcounts) -> np.ndarray:
     return 1.0 + np.log(np.maximum(np.asarray(playcounts, dtype=np.float64), 1.0))
 
 
+def _component_range(lo: float, hi: float):
+    """``(lo, hi)`` of a component over the candidates, or None when constant there (see minmax_normalise)."""
+    if not np.isfinite(lo) or hi - lo <= 1e-12 * max(1.0, abs(hi)):
+        return None
+    return lo, hi
+
+
+def _rescaled(values: np.ndarray, bounds) -> np.ndarray:
+    """``values`` mapped from ``bounds`` (see :func:`_component_range`) to [0, 1]; all 0 for None."""
+    if bounds is None:
+        return np.zeros(len(values), dtype=np.float64)
+    lo, hi = bounds
+    return np.minimum(np.maximum((values - lo) / (hi - lo), 0.0), 1.0)  # np.clip, without its overhead
+
+
 def minmax_normalise(values: np.ndarray, candidates: np.ndarray) -> np.ndarray:
     """Rescale ``values`` to [0, 1] over ``candidates`` (bool mask); 0 when constant there."""
     lo = np.min(values, where=candidates, initial=np.inf)
     hi = np.max(values, where=candidates, initial=-np.inf)
-    if not np.isfinite(lo) or hi - lo <= 1e-12 * max(1.0, abs(hi)):
-        return np.zeros_like(values, dtype=np.float64)
-    return np.clip((values - lo) / (hi - lo), 0.0, 1.0)
+    return _rescaled(values, _component_range(float(lo), float(hi)))
 
 
 def top_k(scores: np.ndarray, k: int, candidates: np.ndarray, popularity: np.ndarray) -> np.ndarray:
@@ -96,13 +109,6 @@ class ScoredTracks:
         return alpha * self.content + (1.0 - alpha) * self.collab
 
 
-def _component_range(lo: float, hi: float):
-    """``(lo, hi)`` of a component over the candidates, or None when constant there (see minmax_normalise)."""
-    if not np.isfinite(lo) or hi - lo <= 1e-12 * max(1.0, abs(hi)):
-        return None
-    return lo, hi
-
-
 @dataclass
 class RawScores:
     """Unnormalised component scores of one query and what normalising them needs.
@@ -125,17 +131,10 @@ class RawScores:
     content_range: tuple[float, float] | None
     collab_range: tuple[float, float] | None
 
-    @staticmethod
-    def _normalised(values: np.ndarray, bounds) -> np.ndarray:
-        if bounds is None:
-            return np.zeros(len(values), dtype=np.float64)
-        lo, hi = bounds
-        return np.minimum(np.maximum((values - lo) / (hi - lo), 0.0), 1.0)  # np.clip, without its overhead
-
     def at(self, rows: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(score, content, collab)`` of candidate ``rows`` exactly as the module docstring defines them."""
-        content = self._normalised(self.content_raw[rows], self.content_range)
-        collab = self._normalised(self.collab_raw[rows], self.collab_range)
+        content = _rescaled(self.content_raw[rows], self.content_range)
+        collab = _rescaled(self.collab_raw[rows], self.collab_range)
         return alpha * content + (1.0 - alpha) * collab, content, collab
 
 
