@@ -2,13 +2,16 @@
 
     python -m build.evaluate --raw DIR --out FILE.json [--seed 0] [--max-listeners N]
 
-Splits the cleaned play matrix (engine.evaluation.train_test_split: listeners
-with >= 5 tracks, 20 % held out, seeded), rebuilds the content features from
-training data only, and compares popularity, content only, collaborative only
-and the hybrid over the alpha grid, plus the collaborative weighting and
-similarity options in :data:`CANDIDATES` (math in engine.evaluation). The
-refresh pipeline calls :func:`evaluate` and writes its result as
-``evaluation.json`` into the artifact set.
+Splits the cleaned play matrix two ways (engine.evaluation): the warm
+hold-out (listeners with >= 5 tracks, 20 % of their tracks held out) and the
+new-release protocol (10 % of the tracks with >= 5 listeners lose all their
+listening), rebuilds the content features from each split's training data,
+and compares popularity, content only, collaborative only and the hybrid
+over the alpha grid, plus the collaborative weighting and similarity options
+in :data:`CANDIDATES`. :func:`choose_defaults` is the rule that picks the
+build's model and alpha from both protocols. The refresh pipeline calls
+:func:`evaluate` and writes its result as ``evaluation.json`` into the
+artifact set.
 
 Leak-free tags: when the raw directory holds ``User Tags.csv`` (the HetRec
 import writes it), the tags of every track are rebuilt from the tag
@@ -29,8 +32,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine.evaluation import ALPHA_GRID, Split, compare_methods, train_test_split
-from engine.errors import InputDataError
+from engine.errors import InputDataError, InvalidParameterError
+from engine.evaluation import (ALPHA_GRID, NewReleaseData, Split, compare_methods, new_release_split,
+                               train_test_split)
 from engine.views import EVALUATION_FILE  # noqa: F401  (the file name inside an artifact set)
 
 from . import settings
@@ -54,6 +58,11 @@ COLLABORATIVE_KEYS = ("weighting", "similarity", "beta", "exponent", "popularity
                       "right_weighting", "k1", "b", "asymmetry")
 #: Neighbourhood sizes measured on the best collaborative model (evaluation only: the engine is exact).
 NEIGHBOURHOODS = (50, 200, 1000)
+#: Catalogue coverage@k a default must reach (scaled by the list slots a sample has, see choose_defaults).
+MIN_COVERAGE = 0.10
+#: New-release protocol: share of the tracks with at least NEW_RELEASE_MIN_LISTENERS listeners held out.
+NEW_RELEASE_SHARE = 0.1
+NEW_RELEASE_MIN_LISTENERS = 5
 
 _TUNED = {"similarity": "rp3beta", "weighting": "log", "right_weighting": "bm25", "k1": 5.0}
 #: Collaborative models compared, by name. The first group are the plain weighting and
@@ -73,6 +82,73 @@ CANDIDATES = {
     "rp3beta tuned, beta 0.45, shift 20, shrink 0.5": {**_TUNED, "beta": 0.45, "popularity_shift": 20.0,
                                                        "seed_shrink": 0.5},
 }
+
+
+def choose_defaults(candidates: list[dict], k: int = 10, min_coverage: float = MIN_COVERAGE,
+                    coverage_ceiling: float = 1.0) -> dict:
+    """The build's model and alpha: the best warm ndcg@k that also serves new releases and covers the catalogue.
+
+    Among the measured (model, alpha) pairs at cut-off ``k``:
+
+    1. *covers the catalogue*: warm coverage@k >= ``min_coverage * coverage_ceiling``
+       (when the evaluated lists have fewer slots than the catalogue has tracks,
+       ``n_listeners * k < n_tracks``, no method can cover more than that share,
+       so the floor shrinks with it);
+    2. *serves new releases*: new-release ndcg@k at least that of content alone
+       (alpha = 1) on the same protocol, the recommender that sees new releases
+       best without listening data; a hybrid that does worse for them than
+       content alone is hiding them;
+    3. of those, the highest warm ndcg@k wins (ties: higher coverage, then the earlier pair).
+
+    When no pair meets both, condition 2 is dropped, then condition 1, and the
+    rule says so. Without a new-release measurement condition 2 does not apply.
+
+    Parameters
+    ----------
+    candidates : list of dict
+        ``{"name", "params", "alpha", "k", "metrics", "new_release"}`` entries;
+        ``new_release`` maps a cut-off to that protocol's metrics, or is None.
+    k : int, default 10
+    min_coverage : float, default MIN_COVERAGE
+    coverage_ceiling : float, default 1.0
+        ``min(1, n_listeners * k / n_tracks)``.
+    """
+    pool = [c for c in candidates if c["k"] == k]
+    if not pool:
+        raise InvalidParameterError(f"no candidate was measured at k={k}")
+    floor = min_coverage * min(1.0, coverage_ceiling)
+    scaled = "" if floor == min_coverage else f" ({min_coverage:g} x {coverage_ceiling:.3f} list slots per track)"
+    covers = [c for c in pool if c["metrics"]["coverage"] >= floor]
+    reference = _content_only_new_release(pool, k)
+    serves = [c for c in covers if reference is None or
+              (c.get("new_release") and c["new_release"][k]["ndcg"] >= reference)]
+    cover_text = f"coverage@{k} >= {floor:.4g}{scaled}"
+    new_text = (f"new-release ndcg@{k} >= {reference:.4g} (content alone)" if reference is not None else None)
+    if serves:
+        chosen_from = serves
+        rule = (f"highest warm ndcg@{k} among the {len(serves)} of {len(pool)} measured (model, alpha) pairs "
+                f"with {cover_text}" + (f" and {new_text}" if new_text else ""))
+    elif covers:
+        chosen_from = covers
+        rule = (f"no pair with {cover_text} reached {new_text}; highest warm ndcg@{k} among the "
+                f"{len(covers)} of {len(pool)} with {cover_text}")
+    else:
+        chosen_from = pool
+        rule = f"no measured pair reached {cover_text}; highest warm ndcg@{k} overall"
+    best = max(chosen_from, key=lambda c: (c["metrics"]["ndcg"], c["metrics"]["coverage"]))
+    chosen = {"name": best["name"], "alpha": best["alpha"], "collaborative": dict(best["params"]),
+              "rule": rule, "metrics": dict(best["metrics"]), "k": k}
+    if best.get("new_release"):
+        chosen["new_release"] = {str(cut): dict(m) for cut, m in best["new_release"].items()}
+    return chosen
+
+
+def _content_only_new_release(pool: list[dict], k: int) -> float | None:
+    """New-release ndcg@k of content alone (alpha = 1; the same for every model), or None if not measured."""
+    for c in pool:
+        if c["alpha"] == 1.0 and c.get("new_release"):
+            return c["new_release"][k]["ndcg"]
+    return None
 
 
 def default_listeners(plays) -> int:
@@ -162,21 +238,48 @@ def evaluate(tracks: pd.DataFrame, plays, user_ids, raw: Path | None = None, *, 
     max_listeners = default_listeners(plays) if max_listeners == "auto" else (max_listeners or None)
     split = train_test_split(plays, seed=seed)
     log.info("evaluation split: %s", split.summary())
-    content_tracks, tags_report = tracks, None
     user_tags_path = Path(raw) / USER_TAGS_FILE if raw is not None else None
-    if user_tags_path is not None and user_tags_path.is_file():
-        user_tags = pd.read_csv(user_tags_path, dtype=str, keep_default_na=False)
-        content_tracks = tracks.copy()
-        content_tracks["tags"], tags_report = leak_free_tags(tracks, user_ids, user_tags, split)
-    _, content = build_content(content_tracks, block_weights)
-    comparison = compare_methods(split, content, candidates or CANDIDATES, alphas=alphas,
-                                 max_users=max_listeners, seed=seed, neighbourhoods=neighbourhoods)
+    user_tags = pd.read_csv(user_tags_path, dtype=str, keep_default_na=False) \
+        if user_tags_path is not None and user_tags_path.is_file() else None
+    content, tags_report = _split_content(tracks, user_ids, user_tags, split, block_weights)
+    new_release, new_release_tags = _new_release_data(tracks, plays, user_ids, user_tags, seed, block_weights)
+    comparison = compare_methods(split, content, candidates or CANDIDATES, choose_defaults, alphas=alphas,
+                                 max_users=max_listeners, seed=seed, neighbourhoods=neighbourhoods,
+                                 new_release=new_release)
     result = comparison.to_dict()
-    result["protocol"]["tags"] = (
-        {"source": str(user_tags_path), "rebuilt_without_held_out_pairs": True, **tags_report}
-        if tags_report else {"source": "catalogue tags (not derived from the listeners)"})
+    tags = ({"source": str(user_tags_path), "rebuilt_without_held_out_pairs": True, **tags_report}
+            if tags_report else {"source": "catalogue tags (not derived from the listeners)"})
+    result["protocol"]["tags"] = tags
+    if "new_release" in result:
+        result["new_release"]["protocol"]["tags"] = (
+            {**tags, **new_release_tags} if new_release_tags else tags)
     result["protocol"]["total_seconds"] = round(time.perf_counter() - start, 2)
     return result
+
+
+def _split_content(tracks: pd.DataFrame, user_ids, user_tags: pd.DataFrame | None, split: Split,
+                   block_weights: dict | None):
+    """The content index of a split: tags rebuilt without its held-out pairs when user tags exist."""
+    if user_tags is None:
+        return build_content(tracks, block_weights)[1], None
+    content_tracks = tracks.copy()
+    content_tracks["tags"], report = leak_free_tags(tracks, user_ids, user_tags, split)
+    return build_content(content_tracks, block_weights)[1], report
+
+
+def _new_release_data(tracks, plays, user_ids, user_tags, seed: int, block_weights):
+    """``(NewReleaseData, tags report)`` of the new-release protocol; ``(None, None)`` when it cannot run."""
+    try:
+        split = new_release_split(plays, NEW_RELEASE_SHARE, NEW_RELEASE_MIN_LISTENERS, seed=seed)
+    except InvalidParameterError as exc:
+        log.warning("new-release protocol skipped: %s", exc)
+        return None, None
+    if len(split.test_users) < MIN_TEST_LISTENERS:
+        log.warning("new-release protocol skipped: only %d test listeners", len(split.test_users))
+        return None, None
+    log.info("new-release split: %s", split.summary())
+    content, report = _split_content(tracks, user_ids, user_tags, split, block_weights)
+    return NewReleaseData(split, content), report
 
 
 def run_stage(tracks: pd.DataFrame, plays, user_ids, raw: Path | None, *, seed: int = 0,

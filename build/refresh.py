@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from engine.artifacts import ArtifactSet, file_checksum, write_artifact_set
+from engine.cold_start import ContentNeighbours
 from engine.collab_cache import HeavyRows
 from engine.collaborative import CollaborativeModel
 from engine.errors import ArtifactError, InputDataError
@@ -161,6 +162,8 @@ def refresh(raw: Path, out: Path, scheduler: str | None = None, force: bool = Fa
             raise RuntimeError("collaborative right matrix lost the play matrix's pattern")
     with timer.stage("collab_cache"):  # exact rows of the most expensive seeds (engine.collab_cache)
         heavy = HeavyRows().fit(collab)
+    with timer.stage("cold_neighbours"):  # listening estimates of never-played tracks (engine.cold_start)
+        cold = ContentNeighbours().fit(content, tracks["n_listeners"].to_numpy())
     with timer.stage("statistics"):
         stats = catalogue_statistics(tracks, plays)
 
@@ -173,6 +176,7 @@ def refresh(raw: Path, out: Path, scheduler: str | None = None, force: bool = Fa
         "user_playcounts": plays_by_user.data.astype(np.float32),
         "user_ids": np.array([u.encode("utf-8") for u in listening.user_ids], dtype=bytes),
         **heavy.to_arrays(),
+        **cold.to_arrays(),
     }
     manifest = {
         "build_key": build_key,

@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["scatter_rows", "scatter_rows_through", "content_dense",
+__all__ = ["scatter_rows", "scatter_rows_through", "content_dense", "best_among", "estimate_cold",
+           "profile_scores", "seed_rows",
            "ranges_over_candidates", "top_contenders"]
 
 _KERNEL = dict(cache=True, nogil=True, boundscheck=False)
@@ -216,3 +217,92 @@ def top_contenders(content, collab, a, b, excluded, k, margin):
                 size += 1
     threshold = _kth_largest(values[:size], k) - margin
     return pool[:size][values[:size] >= threshold]
+
+
+@njit(**_KERNEL)
+def best_among(values, eligible, m, out_index, out_value):
+    """The ``m`` largest ``values[j]`` with ``eligible[j]``, best first (ties: lower ``j`` first).
+
+    Writes ``out_index`` / ``out_value`` (length ``m``) and returns how many
+    were found (fewer than ``m`` when fewer tracks are eligible). A sorted
+    insertion into ``m`` slots: one pass over ``values``, ``m`` is small.
+    """
+    found = 0
+    for j in range(values.size):
+        if not eligible[j]:
+            continue
+        value = values[j]
+        if found < m:  # a free slot at the end
+            position = found
+            found += 1
+        elif value > out_value[m - 1]:  # replaces the last of the m best
+            position = m - 1
+        else:
+            continue
+        while position > 0 and out_value[position - 1] < value:  # equal values keep the lower j first
+            out_index[position], out_value[position] = out_index[position - 1], out_value[position - 1]
+            position -= 1
+        out_index[position], out_value[position] = j, value
+    return found
+
+
+@njit(**_KERNEL)
+def estimate_cold(collab, rows, neighbours, weights):
+    """``collab[rows[r]] = sum_t weights[r, t] * collab[neighbours[r, t]]`` for every cold row ``r``.
+
+    ``neighbours`` are tracks with listeners (never in ``rows``), so every
+    estimate reads measured values only, whatever the order of the rows.
+    """
+    m = neighbours.shape[1]
+    for r in range(rows.size):
+        total = 0.0
+        for t in range(m):
+            total += weights[r, t] * collab[neighbours[r, t]]
+        collab[rows[r]] = total
+
+
+@njit(**_KERNEL)
+def profile_scores(left_indptr, left_indices, left_data, right_indptr, right_indices, right_data,
+                   profile_indptr, profile_indices, profile_data, shared_slot, shared_rows, user_weight, out):
+    """``out[r] += sum_p profile_data[p] * s(profile_indices[p], .)`` for each profile (CSR row) ``r``.
+
+    A seed with ``shared_slot[seed] >= 0`` adds its precomputed dense row
+    ``shared_rows[slot]`` (worth it for a seed many profiles share); the
+    others are gathered through their listeners as
+    :func:`scatter_rows_through` does for one query. ``out`` is
+    (n_profiles, n_tracks), C-ordered; ``user_weight`` is zeroed scratch.
+    """
+    n_tracks = out.shape[1]
+    for r in range(profile_indptr.size - 1):
+        lo, hi = profile_indptr[r], profile_indptr[r + 1]
+        n_light = 0
+        for p in range(lo, hi):
+            if shared_slot[profile_indices[p]] < 0:
+                n_light += 1
+        seeds = np.empty(n_light, dtype=np.int64)
+        weights = np.empty(n_light, dtype=np.float64)
+        q = 0
+        for p in range(lo, hi):
+            if shared_slot[profile_indices[p]] < 0:
+                seeds[q], weights[q] = profile_indices[p], profile_data[p]
+                q += 1
+        row = out[r]
+        if n_light:
+            scatter_rows_through(left_indptr, left_indices, left_data, right_indptr, right_indices, right_data,
+                                 seeds, weights, user_weight, row)
+        for p in range(lo, hi):
+            slot = shared_slot[profile_indices[p]]
+            if slot >= 0:
+                weight, shared = profile_data[p], shared_rows[slot]
+                for j in range(n_tracks):
+                    row[j] += weight * shared[j]
+
+
+@njit(**_KERNEL)
+def seed_rows(left_indptr, left_indices, left_data, right_indptr, right_indices, right_data,
+              seeds, user_weight, out):
+    """``out[h] = s(seeds[h], .)`` for each seed: one single-seed gather each (``out`` zeroed)."""
+    one = np.ones(1)
+    for h in range(seeds.size):
+        scatter_rows_through(left_indptr, left_indices, left_data, right_indptr, right_indices, right_data,
+                             seeds[h:h + 1], one, user_weight, out[h])

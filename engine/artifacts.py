@@ -40,7 +40,7 @@ __all__ = ["SCHEMA_VERSION", "ArtifactSet", "write_artifact_set", "resolve_artif
            "file_checksum"]
 
 #: 2: the track table is an Arrow IPC file and checksums are XXH3 (1: parquet and CRC-32).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: content neighbours of the cold tracks (cold_*.npy)
 MANIFEST = "manifest.json"
 TRACK_TABLE = "tracks.arrow"
 CURRENT = "current"

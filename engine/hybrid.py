@@ -9,22 +9,35 @@ weights ``w_i``) and every candidate track ``j``::
     collab(j)      = minmax(collab_raw)(j)                        in [0, 1]
     score(j)       = alpha * content(j) + (1 - alpha) * collab(j)
 
+A track nobody has played (*cold*) has no measured ``collab(i, j)``; its
+listening score is estimated from its nearest tracks with listeners in
+content (:mod:`engine.cold_start`)::
+
+    collab(i, j) = sum_t omega[j, t] * collab(i, n[j, t])        for a cold candidate j
+    collab(i, j) = sum_t omega[i, t] * collab(n[i, t], j)        for a cold seed i
+
+so a new release competes with played tracks on one scale instead of scoring
+0 on the listening side at every alpha. An artifact set built without the
+neighbour table (``cold=None``) scores cold tracks 0 there.
+
 ``minmax`` rescales over the *candidates* (every track that is not excluded:
 not a seed, not already played) so the best candidate of each component gets
-1 and the worst 0; a component that is constant over the candidates (a cold
-seed has no collaborative signal) is 0 everywhere. ``alpha = 1`` ranks by
-content alone and ``alpha = 0`` by listening behaviour alone.
+1 and the worst 0; a component that is constant over the candidates is 0
+everywhere. ``alpha = 1`` ranks by content alone and ``alpha = 0`` by listening
+behaviour alone. The alpha a caller does not give is the one the build chose
+(``Recommender.default_alpha``).
 
 Ranking is by score, then by number of listeners, then by catalogue position,
-so equal scores are ordered deterministically (a cold seed at ``alpha = 0``
-falls back to popularity).
+so equal scores are ordered deterministically.
 
-Fast path (:meth:`HybridScorer.raw_scores` + :meth:`HybridScorer.top`): the
-ranking is found on ``content_raw * a + collab_raw * b`` (the blend up to a
-constant, two passes over the catalogue instead of a dozen), every track
+Fast path (:meth:`HybridScorer.raw_scores` + :meth:`HybridScorer.top_scored`):
+the ranking is found on ``content_raw * a + collab_raw * b`` (the blend up to
+a constant, two passes over the catalogue instead of a dozen), every track
 within a rounding margin of the k-th is kept as a contender, and the
 contenders are rescored with the formula above and ordered by it. The result
-is exactly the top ``k`` of the documented scoring, with the documented scores.
+is exactly the top ``k`` of the documented scoring, with the documented
+scores. ``tests/oracle.py`` computes the same scoring by brute force, without
+this module, and the tests compare the two.
 """
 from __future__ import annotations
 
@@ -33,80 +46,41 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._kernels import ranges_over_candidates, top_contenders
+from .cold_start import ContentNeighbours
 from .collab_cache import HeavyRows
 from .collaborative import CollaborativeModel
 from .content import ContentIndex
 
-__all__ = ["history_weights", "HybridScorer", "RawScores", "ScoredTracks", "minmax_normalise", "top_k"]
+__all__ = ["history_weights", "HybridScorer", "RawScores", "CONSTANT_RANGE", "component_range"]
+
+#: A component whose range over the candidates is at most this share of its magnitude
+#: (``hi - lo <= CONSTANT_RANGE * max(1, |hi|)``) is constant there and normalises to 0.
+CONSTANT_RANGE = 1e-12
+#: Relative rounding margin of the fast path's contender search (see HybridScorer._contenders).
+_ROUNDING = 1e-12
 
 def history_weights(playcounts) -> np.ndarray:
     """Weight of each track of a listener's history: ``1 + ln(playcount)``, shape (n_history,), float64."""
     return 1.0 + np.log(np.maximum(np.asarray(playcounts, dtype=np.float64), 1.0))
 
 
-def _component_range(lo: float, hi: float):
-    """``(lo, hi)`` of a component over the candidates, or None when constant there (see minmax_normalise)."""
-    if not np.isfinite(lo) or hi - lo <= 1e-12 * max(1.0, abs(hi)):
+def component_range(lo: float, hi: float):
+    """``(lo, hi)`` of a component over the candidates, or None when it is constant there.
+
+    The one definition of "constant" (:data:`CONSTANT_RANGE`), shared by the
+    batched evaluation (``engine.evaluation``).
+    """
+    if not np.isfinite(lo) or hi - lo <= CONSTANT_RANGE * max(1.0, abs(hi)):
         return None
     return lo, hi
 
 
 def _rescaled(values: np.ndarray, bounds) -> np.ndarray:
-    """``values`` mapped from ``bounds`` (see :func:`_component_range`) to [0, 1]; all 0 for None."""
+    """``values`` mapped from ``bounds`` (see :func:`component_range`) to [0, 1]; all 0 for None."""
     if bounds is None:
         return np.zeros(len(values), dtype=np.float64)
     lo, hi = bounds
     return np.minimum(np.maximum((values - lo) / (hi - lo), 0.0), 1.0)  # np.clip, without its overhead
-
-
-def minmax_normalise(values: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-    """Rescale ``values`` to [0, 1] over ``candidates`` (bool mask); 0 when constant there."""
-    lo = np.min(values, where=candidates, initial=np.inf)
-    hi = np.max(values, where=candidates, initial=-np.inf)
-    return _rescaled(values, _component_range(float(lo), float(hi)))
-
-
-def top_k(scores: np.ndarray, k: int, candidates: np.ndarray, popularity: np.ndarray) -> np.ndarray:
-    """Indices of the ``k`` best candidates by (score desc, popularity desc, index asc).
-
-    Returns fewer than ``k`` only when there are fewer candidates.
-    """
-    n_candidates = int(np.count_nonzero(candidates))
-    k = min(k, n_candidates)
-    if k == 0:
-        return np.empty(0, dtype=np.int64)
-    masked = np.where(candidates, scores, -np.inf)
-    kth = np.argpartition(-masked, k - 1)[:k]
-    threshold = masked[kth].min()
-    # Every candidate tied with the k-th score takes part in the tie-break.
-    contenders = np.flatnonzero(masked >= threshold)
-    order = np.lexsort((contenders, -popularity[contenders], -masked[contenders]))
-    return contenders[order[:k]]
-
-
-@dataclass
-class ScoredTracks:
-    """Per-track component scores of one query, over the whole catalogue.
-
-    Attributes
-    ----------
-    content, collab : ndarray of shape (n_tracks,), float64
-        Normalised component scores in [0, 1] (meaningful for candidates only).
-    content_raw, collab_raw : ndarray of shape (n_tracks,), float64
-        The unnormalised similarities.
-    candidates : ndarray of shape (n_tracks,), bool
-        Tracks that may be recommended.
-    """
-
-    content: np.ndarray
-    collab: np.ndarray
-    content_raw: np.ndarray
-    collab_raw: np.ndarray
-    candidates: np.ndarray
-
-    def blend(self, alpha: float) -> np.ndarray:
-        """``alpha * content + (1 - alpha) * collab``, shape (n_tracks,)."""
-        return alpha * self.content + (1.0 - alpha) * self.collab
 
 
 @dataclass
@@ -149,14 +123,18 @@ class HybridScorer:
         Number of listeners per track, the tie-breaker.
     heavy : HeavyRows, optional
         Precomputed exact collaborative rows of the most expensive seeds.
+    cold : ContentNeighbours, optional
+        Content neighbours of the tracks without listeners, which estimate their
+        listening scores (module docstring); without it they score 0 there.
     """
 
     def __init__(self, content: ContentIndex, collab: CollaborativeModel, popularity: np.ndarray,
-                 heavy: HeavyRows | None = None):
+                 heavy: HeavyRows | None = None, cold: ContentNeighbours | None = None):
         self.content = content
         self.collab = collab
         self.popularity = np.asarray(popularity)
         self.heavy = heavy
+        self.cold = cold if cold is not None and len(cold.rows_) else None
         self._popularity_rank: np.ndarray | None = None
 
     def prepare(self) -> "HybridScorer":
@@ -202,7 +180,25 @@ class HybridScorer:
         return out
 
     def collab_pair(self, i: int, j: int) -> float:
-        """``collab(i, j)``: a stored row's entry for a heavy seed, else the shared-listener sum."""
+        """``collab(i, j)`` as the module docstring defines it, cold tracks through their neighbours."""
+        if self.cold is not None and self.cold.is_cold([i])[0]:  # a cold seed stands for its neighbours
+            neighbours, omega = self.cold.neighbours_of(i)
+            return float(sum(w * self.collab_pair(int(n), j) for n, w in zip(neighbours, omega)))
+        if self.cold is not None and self.cold.is_cold([j])[0]:  # a cold candidate is estimated from its own
+            neighbours, omega = self.cold.neighbours_of(j)
+            return float(sum(w * self._measured_pair(i, int(n)) for n, w in zip(neighbours, omega)))
+        return self._measured_pair(i, j)
+
+    def estimated_from(self, i: int, j: int) -> np.ndarray:
+        """The tracks whose measured scores :meth:`collab_pair` ``(i, j)`` estimates from, most similar first:
+        the neighbours of ``j`` when it has no listeners, else of ``i`` when it has none; else empty."""
+        for track in (j, i):
+            if self.cold is not None and self.cold.is_cold([track])[0]:
+                return self.cold.neighbours_of(track)[0]
+        return np.empty(0, dtype=np.int64)
+
+    def _measured_pair(self, i: int, j: int) -> float:
+        """``collab(i, j)`` from listening: a stored row's entry for a heavy seed, else the shared-listener sum."""
         if self.heavy is not None:
             slot = int(self.heavy.slots(np.array([i]))[0])
             if slot >= 0:
@@ -221,10 +217,13 @@ class HybridScorer:
             excluded = np.unique(seeds) if exclude is None else \
                 np.union1d(seeds, np.asarray(exclude, dtype=np.int64))
         content_raw = self.content.similarity(seeds, weights)
-        collab_raw = self.collab_scores(seeds, weights)
-        c_lo, c_hi, l_lo, l_hi = ranges_over_candidates(content_raw, collab_raw, excluded)
+        if self.cold is None:
+            collab_raw = self.collab_scores(seeds, weights)
+        else:
+            collab_raw = self.cold.estimate(self.collab_scores(*self.cold.expand(seeds, weights)))
+        content_lo, content_hi, collab_lo, collab_hi = ranges_over_candidates(content_raw, collab_raw, excluded)
         return RawScores(content_raw, collab_raw, excluded, self.n_tracks - len(excluded),
-                         _component_range(c_lo, c_hi), _component_range(l_lo, l_hi))
+                         component_range(content_lo, content_hi), component_range(collab_lo, collab_hi))
 
     def top(self, raw: RawScores, alpha: float, k: int) -> np.ndarray:
         """Top-``k`` track indices at ``alpha``, best first: the same list as :meth:`rank`."""
@@ -292,45 +291,8 @@ class HybridScorer:
         for factor, bounds in ((a, raw.content_range), (b, raw.collab_range)):
             if factor:
                 magnitude += factor * max(abs(bounds[0]), abs(bounds[1]))
-        return top_contenders(raw.content_raw, raw.collab_raw, a, b, raw.excluded, k, 1e-12 * magnitude)
+        return top_contenders(raw.content_raw, raw.collab_raw, a, b, raw.excluded, k, _ROUNDING * magnitude)
 
     @property
     def n_tracks(self) -> int:
         return self.content.n_tracks
-
-    def score(self, seeds, weights=None, exclude=None) -> ScoredTracks:
-        """Component scores of every track for a weighted seed profile.
-
-        Parameters
-        ----------
-        seeds : array-like of int, shape (n_seeds,)
-        weights : array-like of float, shape (n_seeds,), optional
-        exclude : array-like of int, optional
-            Track indices never recommended, in addition to the seeds.
-        """
-        seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
-        weights = np.ones(len(seeds)) if weights is None else np.asarray(weights, dtype=np.float64)
-        weights = weights / weights.sum()
-        candidates = np.ones(self.n_tracks, dtype=bool)
-        candidates[seeds] = False
-        if exclude is not None:
-            candidates[np.asarray(exclude, dtype=np.int64)] = False
-        content_raw = self.content.similarity(seeds, weights)
-        collab_raw = self.collab_scores(seeds, weights)
-        return ScoredTracks(minmax_normalise(content_raw, candidates),
-                            minmax_normalise(collab_raw, candidates),
-                            content_raw, collab_raw, candidates)
-
-    def rank(self, scored: ScoredTracks, alpha: float, k: int) -> np.ndarray:
-        """Top-``k`` track indices at ``alpha``, best first."""
-        return top_k(scored.blend(alpha), k, scored.candidates, self.popularity)
-
-    def rank_of(self, scored: ScoredTracks, alpha: float, track: int) -> int | None:
-        """1-based rank of ``track`` at ``alpha`` under the same ordering as :meth:`rank` (None if excluded)."""
-        if not scored.candidates[track]:
-            return None
-        scores = np.where(scored.candidates, scored.blend(alpha), -np.inf)
-        s, p = scores[track], self.popularity[track]
-        better = (scores > s) | ((scores == s) & ((self.popularity > p) |
-                                                  ((self.popularity == p) & (np.arange(len(scores)) < track))))
-        return int(np.count_nonzero(better)) + 1

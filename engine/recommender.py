@@ -22,6 +22,7 @@ import scipy.sparse as sp
 
 from ._validation import check_alpha, check_alphas, check_k
 from .artifacts import _REBUILD_HINT, ArtifactSet
+from .cold_start import ContentNeighbours
 from .collab_cache import HeavyRows
 from .collaborative import CollaborativeModel
 from .content import Block, ContentIndex
@@ -74,6 +75,11 @@ class Recommendation:
     preview_url: str | None = None
     n_listeners: int = 0
 
+    @property
+    def is_new(self) -> bool:
+        """Nobody has played it: its listening score is estimated from its content neighbours."""
+        return self.n_listeners == 0
+
 
 @dataclass(frozen=True)
 class Explanation:
@@ -94,6 +100,10 @@ class Explanation:
         Listeners who played both tracks.
     collab_similarity : float
         ``collab(seed, track)``, the unnormalised collaborative similarity.
+    estimated_from : tuple of Track
+        When the seed or the track has no listeners, the tracks with listeners
+        whose scores ``collab_similarity`` is estimated from (the cold one's
+        content neighbours, :mod:`engine.cold_start`), most similar first; else empty.
     """
 
     seed: Track
@@ -105,18 +115,21 @@ class Explanation:
     track_audio: dict[str, float]
     shared_listeners: int
     collab_similarity: float
+    estimated_from: tuple[Track, ...] = ()
 
 
 @dataclass(frozen=True)
 class AlphaSweep:
     """Top-k lists of one seed across alpha.
 
-    ``ranking[a]`` holds the track ids at ``alphas[a]``, best first.
+    ``ranking[a]`` holds the track ids at ``alphas[a]``, best first, and
+    ``new_share[a]`` the share of that list nobody has played yet.
     """
 
     seed_track_id: str
     alphas: tuple[float, ...]
     ranking: tuple[tuple[str, ...], ...]
+    new_share: tuple[float, ...] = ()
 
     def overlap_with(self, alpha: float) -> list[float]:
         """Fraction of each list shared with the list at ``alpha`` (nearest grid point)."""
@@ -194,7 +207,8 @@ class Recommender:
                               artifacts.array("collab_right.indices"), artifacts.array("user_playcounts"))
             heavy = HeavyRows.from_arrays(artifacts.arrays_with_prefix("collab_"), n_tracks) \
                 if "collab_heavy_seeds" in artifacts else None
-            scorer = HybridScorer(content, collab, tracks["n_listeners"].to_numpy(), heavy).prepare()
+            cold = ContentNeighbours.from_arrays(artifacts.arrays_with_prefix("cold_"), n_tracks)
+            scorer = HybridScorer(content, collab, tracks["n_listeners"].to_numpy(), heavy, cold).prepare()
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             # The checks above passed, but the manifest does not describe its arrays (cut or edited by hand).
             raise ArtifactError(f"the manifest of artifact set {str(artifacts.directory)!r} does not match its "
@@ -208,8 +222,12 @@ class Recommender:
 
     @property
     def default_alpha(self) -> float:
-        """The alpha chosen by offline evaluation at build time (0.5 without one)."""
-        return float(self.manifest.get("defaults", {}).get("alpha", 0.5))
+        """The alpha of the build (``manifest["defaults"]["alpha"]``): chosen by its offline evaluation,
+        or given on its command line; every method uses it when no alpha is passed."""
+        return float(self.manifest["defaults"]["alpha"])
+
+    def _alpha(self, alpha: float | None) -> float:
+        return self.default_alpha if alpha is None else check_alpha(alpha)
 
     @property
     def content_blocks(self) -> list[str]:
@@ -239,27 +257,32 @@ class Recommender:
         return tuple(text.split(", ")) if text else ()
 
     # ---------------------------------------------------------- recommend
-    def recommend(self, track_id: str, k: int = 10, alpha: float = 0.5) -> list[Recommendation]:
+    def recommend(self, track_id: str, k: int = 10, alpha: float | None = None) -> list[Recommendation]:
         """Tracks like ``track_id``, best first.
 
         Returns exactly ``k`` recommendations (fewer only if the catalogue has
         fewer other tracks), never the seed. ``alpha = 1``: content only;
-        ``alpha = 0``: listening behaviour only.
+        ``alpha = 0``: listening behaviour only; not given (None): the alpha
+        the build chose, :attr:`default_alpha`.
         """
         return self.recommend_for_tracks([track_id], k=k, alpha=alpha)
 
-    def recommend_for_tracks(self, track_ids, k: int = 10, alpha: float = 0.5) -> list[Recommendation]:
-        """Tracks for a session or playlist (``track_ids``, equally weighted), never one of the seeds."""
-        k, alpha = check_k(k, maximum=MAX_K), check_alpha(alpha)
+    def recommend_for_tracks(self, track_ids, k: int = 10, alpha: float | None = None) -> list[Recommendation]:
+        """Tracks for a session or playlist (``track_ids``, equally weighted), never one of the seeds.
+
+        ``alpha`` not given (None): :attr:`default_alpha`, the build's choice.
+        """
+        k, alpha = check_k(k, maximum=MAX_K), self._alpha(alpha)
         seeds = self._seed_rows(track_ids)
         return self._recommendations(self.scorer.raw_scores(seeds), alpha, k)
 
-    def recommend_for_user(self, user_id: str, k: int = 10, alpha: float = 0.5) -> list[Recommendation]:
+    def recommend_for_user(self, user_id: str, k: int = 10, alpha: float | None = None) -> list[Recommendation]:
         """Tracks for a listener from their history, never one they already played.
 
-        Each history track weighs ``1 + ln(playcount)``.
+        Each history track weighs ``1 + ln(playcount)``. ``alpha`` not given
+        (None): :attr:`default_alpha`, the build's choice.
         """
-        k, alpha = check_k(k, maximum=MAX_K), check_alpha(alpha)
+        k, alpha = check_k(k, maximum=MAX_K), self._alpha(alpha)
         seeds, counts = self.users.history(self.users.code(user_id))
         weights = history_weights(counts)
         return self._recommendations(self.scorer.raw_scores(seeds, weights), alpha, k)
@@ -299,7 +322,8 @@ class Recommender:
                            content_by_block=by_block, shared_tags=shared,
                            seed_audio=seed.audio, track_audio=track.audio,
                            shared_listeners=collab.shared_listeners(i, j),
-                           collab_similarity=self.scorer.collab_pair(i, j))
+                           collab_similarity=self.scorer.collab_pair(i, j),
+                           estimated_from=tuple(self._track_at(int(n)) for n in self.scorer.estimated_from(i, j)))
 
     def rank_by_alpha(self, seed_track_id: str, track_id: str,
                       alphas=DEFAULT_ALPHAS) -> list[int | None]:
@@ -313,8 +337,10 @@ class Recommender:
         k = check_k(k, maximum=MAX_K)
         alphas = check_alphas(alphas)
         raw = self.scorer.raw_scores([self.track_index(track_id)])
-        ranking = tuple(tuple(self._ids[r] for r in self.scorer.top(raw, a, k).tolist()) for a in alphas)
-        return AlphaSweep(track_id, alphas, ranking)
+        lists = [self.scorer.top(raw, a, k) for a in alphas]
+        ranking = tuple(tuple(self._ids[r] for r in rows.tolist()) for rows in lists)
+        new_share = tuple(float(np.mean(self._listeners[rows] == 0)) if len(rows) else 0.0 for rows in lists)
+        return AlphaSweep(track_id, alphas, ranking, new_share)
 
     # ------------------------------------------------------------- search
     def search(self, text: str, limit: int = 20) -> list[Track]:

@@ -19,13 +19,14 @@ import pytest
 import scipy.sparse as sp
 
 from build import demo_data
-from build.evaluate import CANDIDATES, leak_free_tags, main as evaluate_main, settle_defaults
+from build.evaluate import CANDIDATES, choose_defaults, leak_free_tags, main as evaluate_main, settle_defaults
 from build.refresh import DEFAULT_CONFIG, refresh
 from engine import Recommender
+from engine.cold_start import ContentNeighbours
 from engine.collaborative import CollaborativeModel, bm25_weight, log_weight
 from engine.errors import InvalidParameterError
 from engine.evaluation import (
-    ALPHA_GRID, Split, TruncatedNeighbours, catalogue_coverage, choose_defaults, compare_methods,
+    ALPHA_GRID, Split, TruncatedNeighbours, catalogue_coverage, compare_methods,
     hit_rate_at_k, history_weights, intra_list_diversity, map_at_k, ndcg_at_k, novelty,
     precision_at_k, rank_hybrid, rank_popular, ranking_metrics, recall_at_k, train_test_split)
 from engine.hybrid import HybridScorer
@@ -211,8 +212,12 @@ def test_rank_hybrid_gives_the_engines_lists_at_every_alpha(small_world, params)
     split, content = small_world
     model = CollaborativeModel(**params).fit(split.train)
     users = split.test_users[:60]
-    lists = rank_hybrid(content, {"m": model}, split, users, {"m": ALPHA_GRID}, 10, block_entries=4000)
-    scorer = HybridScorer(content, model, np.diff(split.train.indptr))
+    listeners = np.diff(split.train.indptr)
+    cold = ContentNeighbours().fit(content, listeners)
+    assert len(cold.rows_) > 0  # tracks nobody played in training are estimated on both sides
+    lists = rank_hybrid(content, {"m": model}, split, users, {"m": ALPHA_GRID}, 10, block_entries=4000,
+                        cold=cold)
+    scorer = HybridScorer(content, model, listeners, cold=cold)
     by_user = split.train.T.tocsr()
     for row, user in enumerate(users):
         lo, hi = by_user.indptr[user], by_user.indptr[user + 1]
@@ -221,20 +226,21 @@ def test_rank_hybrid_gives_the_engines_lists_at_every_alpha(small_world, params)
             assert lists[("m", alpha)][row].tolist() == scorer.top(raw, alpha, 10).tolist(), (user, alpha)
 
 
-def test_the_large_data_path_forms_the_same_collaborative_scores(small_world):
-    """Seed by seed (large data) and listener by listener (small data) give the same sums as ``scores``."""
-    from engine.evaluation import _collab_columns, _profiles
+def test_the_batched_collaborative_scores_are_the_engines_sums(small_world):
+    """Gathered, or through shared dense rows, a listener's column is ``CollaborativeModel.scores``."""
+    from engine.evaluation.ranking import _collab_columns, _profiles, _SharedRows
 
     split, _ = small_world
     model = CollaborativeModel(**CANDIDATES["rp3beta tuned, beta 0.45, shift 20, shrink 0.5"]).fit(split.train)
     users = split.test_users[:40]
     profiles = _profiles(split.train.T.tocsr(), users)
-    transposed = model.right_.T.tocsr()
-    seed_major = _collab_columns(model, transposed, profiles, dense_entries=0, seed_chunk=7)
-    listener_major = _collab_columns(model, transposed, profiles)
     by_scores = np.array([model.scores(profiles[u].indices, profiles[u].data) for u in range(len(users))]).T
-    assert np.allclose(seed_major, by_scores, rtol=1e-12, atol=1e-15)
-    assert np.allclose(listener_major, by_scores, rtol=1e-12, atol=1e-15)
+    shared = _SharedRows(model, profiles)
+    assert len(shared.rows) > 0  # popular seeds are shared here, so both paths run
+    gathered = _SharedRows(model, profiles, max_bytes=0)
+    assert len(gathered.rows) == 0
+    for rows in (shared, gathered):
+        assert np.allclose(_collab_columns(model, profiles, rows), by_scores, rtol=1e-12, atol=1e-15)
 
 
 def test_a_neighbourhood_as_large_as_the_catalogue_changes_nothing(small_world):
@@ -410,6 +416,6 @@ def test_too_few_listeners_skip_the_evaluation_and_say_why(tmp_path):
 def test_compare_methods_samples_listeners_with_its_seed(small_world):
     split, content = small_world
     candidates = {"cosine, log": CANDIDATES["cosine, log"]}
-    a = compare_methods(split, content, candidates, alphas=(0.0, 1.0), ks=(5,), max_users=40, seed=3)
-    b = compare_methods(split, content, candidates, alphas=(0.0, 1.0), ks=(5,), max_users=40, seed=3)
+    a = compare_methods(split, content, candidates, choose_defaults, alphas=(0.0, 1.0), ks=(5,), max_users=40, seed=3)
+    b = compare_methods(split, content, candidates, choose_defaults, alphas=(0.0, 1.0), ks=(5,), max_users=40, seed=3)
     assert a.protocol["evaluated_listeners"] == 40 and a.runs == b.runs

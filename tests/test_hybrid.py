@@ -1,131 +1,185 @@
-"""Specification of ``engine.hybrid``: min-max normalisation over candidates, the alpha blend
-and the deterministic ranking (score, then listeners, then catalogue order).
+"""Specification of ``engine.hybrid``: the production scorer (``raw_scores`` + ``top_scored``,
+what every query runs) against the independent brute-force oracle of ``tests.oracle``.
+
+The scorer is built from the ten-track catalogue of ``tests.helpers`` (tracks 7
+and 8 have no listeners) and, for the larger checks, a random catalogue; the
+oracle recomputes the documented formula from dense matrices: min-max
+normalisation over the candidates, the alpha blend, cold tracks through their
+content neighbours, and the order (score, then listeners, then catalogue position).
 """
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from engine.cold_start import ContentNeighbours
 from engine.collaborative import CollaborativeModel
 from engine.content import ContentFeatures
-from engine.hybrid import HybridScorer, minmax_normalise, top_k
+from engine.hybrid import CONSTANT_RANGE, HybridScorer, component_range
+from tests import oracle
 from tests.helpers import SMALL_PLAYS, catalogue_frame, small_catalogue
+from tests.test_collaborative import reference_similarity, reference_weighting
+
+PARAMS = {"weighting": "log", "similarity": "cosine"}
 
 
-def reference_ranking(scores, candidates, popularity) -> list[int]:
-    """Candidates sorted by score desc, then popularity desc, then index asc."""
-    return sorted(np.flatnonzero(candidates).tolist(), key=lambda j: (-scores[j], -popularity[j], j))
+def world(frame: pd.DataFrame, plays: sp.csr_matrix, n_neighbours: int = 3):
+    """``(scorer, content, collab, listeners)``: the production scorer and the oracle's dense matrices."""
+    features = ContentFeatures().fit(frame)
+    index = features.transform_index(frame)
+    listeners = np.diff(plays.indptr)
+    model = CollaborativeModel(**PARAMS).fit(plays)
+    cold = ContentNeighbours(n_neighbours, n_threads=1).fit(index, listeners)
+    scorer = HybridScorer(index, model, listeners, cold=cold).prepare()
+    X = features.transform(frame).astype(np.float64)
+    content = (X @ X.T).toarray()
+    measured = reference_similarity(reference_weighting(PARAMS["weighting"], plays.toarray()), "cosine")
+    table = oracle.checked_neighbours({int(j): cold.neighbours_of(int(j)) for j in cold.rows_}, content,
+                                      listeners, n_neighbours)
+    return scorer, content, oracle.collab_with_cold(measured, table), listeners
 
 
 @pytest.fixture(scope="module")
-def scorer() -> HybridScorer:
+def small():
     frame = catalogue_frame(small_catalogue())
-    content = ContentFeatures().fit(frame)
     tracks, users, counts = zip(*SMALL_PLAYS)
     plays = sp.csr_matrix((np.array(counts, dtype=np.float32), (tracks, users)), shape=(len(frame), 7))
-    collab = CollaborativeModel(weighting="log", similarity="cosine").fit(plays)
-    return HybridScorer(content.transform_index(frame), collab, np.diff(plays.indptr))
+    return world(frame, plays)
+
+
+@pytest.fixture(scope="module")
+def random_world():
+    """60 tracks in 6 tag groups, 40 listeners who favour one group each; 12 tracks nobody played."""
+    rng = np.random.default_rng(7)
+    groups = rng.integers(0, 6, size=60)
+    frame = catalogue_frame([{"track_id": f"T{n:03d}", "name": f"Song {n}", "artist": f"A{n % 9}",
+                              "tags": f"g{groups[n]}, x{n % 4}", "year": 1990 + n % 20,
+                              "energy": float(rng.random()), "danceability": float(rng.random())}
+                             for n in range(60)])
+    cold = rng.choice(60, size=12, replace=False)
+    rows, cols, counts = [], [], []
+    for user in range(40):
+        liked = np.flatnonzero(groups == user % 6)
+        for n in rng.choice(liked, size=min(6, len(liked)), replace=False):
+            if n not in cold:
+                rows.append(n), cols.append(user), counts.append(int(rng.integers(1, 20)))
+    plays = sp.csr_matrix((np.array(counts, dtype=np.float32), (rows, cols)), shape=(60, 40))
+    return world(frame, plays, n_neighbours=4)
+
+
+def production(scorer: HybridScorer, seeds, weights, exclude, alpha: float, k: int):
+    raw = scorer.raw_scores(seeds, weights, exclude)
+    return scorer.top_scored(raw, alpha, k)
+
+
+def assert_same_as_oracle(world_, seeds, weights=None, exclude=(), alphas=(0.0, 0.2, 0.5, 0.8, 1.0)):
+    scorer, content, collab, listeners = world_
+    seed_weights = dict(zip(seeds, np.ones(len(seeds)) if weights is None else weights))
+    excluded = set(exclude) | set(seeds)
+    n = scorer.n_tracks - len(excluded)
+    for alpha in alphas:
+        expected, candidates = oracle.hybrid_scores(content, collab, seed_weights, exclude, alpha)
+        rows, score, content_part, collab_part = production(scorer, seeds, weights, list(exclude) or None,
+                                                            alpha, n)
+        assert sorted(rows.tolist()) == np.flatnonzero(candidates).tolist()  # every candidate, nothing else
+        np.testing.assert_allclose(score, expected[rows], atol=1e-6)
+        np.testing.assert_allclose(score, alpha * content_part + (1 - alpha) * collab_part, atol=1e-12)
+        assert (0 <= content_part).all() and (content_part <= 1).all() and (collab_part <= 1).all()
+        # The order is the oracle's, except where two scores differ by less than float32 rounding.
+        want = oracle.top_k(expected, candidates, listeners, n)
+        for a, b in zip(rows.tolist(), want):
+            assert a == b or abs(expected[a] - expected[b]) < 1e-6
 
 
 # --------------------------------------------------------------------------
-# Normalisation and top-k, by hand
+# The documented formula, through the production path
 # --------------------------------------------------------------------------
 
-def test_minmax_normalises_over_the_candidates_only():
-    values = np.array([0.0, 2.0, 4.0, 10.0, -5.0])
-    candidates = np.array([True, True, True, False, False])
-    # min 0 and max 4 over the candidates; the excluded 10 and -5 are clipped into [0, 1].
-    assert minmax_normalise(values, candidates) == pytest.approx([0.0, 0.5, 1.0, 1.0, 0.0])
+@pytest.mark.parametrize("seeds", [[0], [3], [4], [9], [0, 5], [0, 1, 9]])
+def test_warm_seeds_score_as_the_oracle(small, seeds):
+    assert_same_as_oracle(small, seeds)
 
 
-def test_minmax_of_a_constant_component_is_zero_everywhere():
-    values = np.array([0.3, 0.3, 0.9])
-    assert minmax_normalise(values, np.array([True, True, False])) == pytest.approx([0, 0, 0])
-    assert minmax_normalise(values, np.zeros(3, dtype=bool)) == pytest.approx([0, 0, 0])
+@pytest.mark.parametrize("seeds", [[7], [8], [7, 8], [7, 2]])
+def test_cold_seeds_stand_for_their_content_neighbours(small, seeds):
+    assert_same_as_oracle(small, seeds)
+    scorer = small[0]
+    raw = scorer.raw_scores(seeds)
+    assert raw.collab_range is not None  # a listening side, where it used to be constant
 
 
-def test_top_k_breaks_ties_by_popularity_then_catalogue_order():
-    scores = np.array([0.5, 0.9, 0.5, 0.5, 0.9, 0.1])
-    popularity = np.array([1, 2, 3, 1, 2, 9])
-    candidates = np.ones(6, dtype=bool)
-    # 0.9: tracks 1 and 4 (same popularity -> index); 0.5: 2 (pop 3), then 0 and 3 (pop 1 -> index).
-    assert top_k(scores, 6, candidates, popularity).tolist() == [1, 4, 2, 0, 3, 5]
-    assert top_k(scores, 3, candidates, popularity).tolist() == [1, 4, 2]
-    assert top_k(scores, 4, candidates, popularity).tolist() == [1, 4, 2, 0]
+def test_weights_and_exclusions_follow_the_formula(small):
+    assert_same_as_oracle(small, [0, 1, 9], weights=[5.0, 1.0, 2.0])
+    assert_same_as_oracle(small, [0], exclude=(1, 7))
 
 
-def test_top_k_returns_exactly_k_unless_there_are_fewer_candidates():
-    scores = np.zeros(5)
-    popularity = np.zeros(5)
-    candidates = np.array([True, False, True, True, False])
-    assert top_k(scores, 2, candidates, popularity).tolist() == [0, 2]
-    assert top_k(scores, 10, candidates, popularity).tolist() == [0, 2, 3]
-    assert top_k(scores, 3, np.zeros(5, dtype=bool), popularity).tolist() == []
+def test_excluded_tracks_do_not_shape_the_normalisation(small):
+    scorer = small[0]
+    raw = scorer.raw_scores([0], exclude=[1, 7])
+    rows, score, content_part, collab_part = scorer.top_scored(raw, 1.0, 10)
+    assert not {0, 1, 7} & set(rows.tolist())
+    assert content_part.max() == pytest.approx(1.0) and content_part.min() == pytest.approx(0.0)
 
 
-def test_top_k_never_returns_an_excluded_track_even_with_the_best_score():
-    scores = np.array([9.0, 1.0, 2.0])
-    assert top_k(scores, 3, np.array([False, True, True]), np.zeros(3)).tolist() == [2, 1]
+@pytest.mark.parametrize("seed", range(0, 60, 7))
+def test_a_random_catalogue_scores_as_the_oracle(random_world, seed):
+    assert_same_as_oracle(random_world, [seed])
+    assert_same_as_oracle(random_world, [seed, (seed * 13 + 5) % 60], weights=[2.0, 1.0],
+                          exclude=((seed + 1) % 60,))
+
+
+def test_cold_candidates_compete_on_one_scale(random_world):
+    """Never-played tracks reach warm seeds' lists at the blend, not only at alpha = 1."""
+    scorer, _, _, listeners = random_world
+    cold_in_top = 0
+    for seed in np.flatnonzero(listeners > 0)[:20]:
+        rows = scorer.top(scorer.raw_scores([int(seed)]), 0.3, 10)
+        cold_in_top += int(np.count_nonzero(listeners[rows] == 0))
+    assert cold_in_top > 0
+
+
+def test_without_a_neighbour_table_cold_tracks_score_zero_on_listening(small):
+    scorer, *_ = small
+    plain = HybridScorer(scorer.content, scorer.collab, scorer.popularity)
+    raw = plain.raw_scores([0])
+    assert raw.collab_raw[7] == 0.0 and raw.collab_raw[8] == 0.0
+    assert scorer.raw_scores([0]).collab_raw[7] > 0.0
 
 
 # --------------------------------------------------------------------------
-# The documented formula
+# Normalisation and order, by hand
 # --------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("seeds", "weights"), [([0], None), ([0, 4], None), ([0, 1, 9], [5.0, 1.0, 2.0])])
-def test_score_follows_the_documented_formula(scorer, seeds, weights):
-    scored = scorer.score(seeds, weights)
-    w = np.ones(len(seeds)) if weights is None else np.asarray(weights)
-    w = w / w.sum()
-    content_raw = scorer.content.similarity(seeds, w)
-    collab_raw = scorer.collab.scores(seeds, w)
-    candidates = np.ones(scorer.n_tracks, dtype=bool)
-    candidates[seeds] = False
-    np.testing.assert_array_equal(scored.candidates, candidates)
-    np.testing.assert_allclose(scored.content_raw, content_raw)
-    np.testing.assert_allclose(scored.collab_raw, collab_raw)
-    for raw, normalised in ((content_raw, scored.content), (collab_raw, scored.collab)):
-        lo, hi = raw[candidates].min(), raw[candidates].max()
-        np.testing.assert_allclose(normalised[candidates], (raw[candidates] - lo) / (hi - lo), atol=1e-12)
-        assert normalised[candidates].max() == pytest.approx(1.0)  # the best candidate, not the seed
-        assert normalised[candidates].min() == pytest.approx(0.0)
-    for alpha in (0.0, 0.3, 1.0):
-        np.testing.assert_allclose(scored.blend(alpha), alpha * scored.content + (1 - alpha) * scored.collab)
+def test_a_constant_component_normalises_to_zero():
+    assert component_range(0.3, 0.3) is None
+    assert component_range(0.3, 0.3 + CONSTANT_RANGE / 2) is None
+    assert component_range(np.inf, -np.inf) is None  # no candidate at all
+    assert component_range(0.0, 4.0) == (0.0, 4.0)
 
 
-def test_excluded_tracks_are_not_candidates_and_do_not_shape_the_normalisation(scorer):
-    scored = scorer.score([0], exclude=[1, 7])
-    assert not scored.candidates[[0, 1, 7]].any() and scored.candidates.sum() == scorer.n_tracks - 3
-    raw = scored.content_raw
-    best_left = raw[scored.candidates].max()
-    assert scored.content[scored.candidates].max() == pytest.approx(1.0)
-    assert scored.content[int(np.flatnonzero(raw == best_left)[0])] == pytest.approx(1.0)
-    assert 1 not in scorer.rank(scored, 1.0, 10) and 7 not in scorer.rank(scored, 1.0, 10)
+def test_ties_are_broken_by_listeners_then_catalogue_order(small):
+    scorer, _, _, listeners = small
+    rows, score, _, _ = production(scorer, [0], None, None, 0.0, 9)
+    tail = rows[score == 0.0].tolist()  # no shared listener and no estimate: all tied at 0
+    assert tail == sorted(tail, key=lambda j: (-listeners[j], j)) and len(tail) >= 2
 
 
-@pytest.mark.parametrize("seeds", [[0], [3], [4], [7], [0, 5]])
-def test_alpha_one_ranks_by_content_and_alpha_zero_by_listening(scorer, seeds):
-    scored = scorer.score(seeds)
-    n = scorer.n_tracks - len(seeds)
-    assert scorer.rank(scored, 1.0, n).tolist() == reference_ranking(
-        scored.content_raw, scored.candidates, scorer.popularity)
-    assert scorer.rank(scored, 0.0, n).tolist() == reference_ranking(
-        scored.collab_raw, scored.candidates, scorer.popularity)
-
-
-def test_a_cold_seed_at_alpha_zero_falls_back_to_popularity(scorer):
-    scored = scorer.score([7])  # track 7 has no listeners
-    assert not scored.collab.any()
-    ranking = scorer.rank(scored, 0.0, 9).tolist()
-    assert ranking == sorted(ranking, key=lambda j: (-scorer.popularity[j], j))
-    assert ranking[:2] == [0, 4]  # three listeners each; catalogue order breaks the tie
-
-
-def test_the_rank_of_a_track_agrees_with_the_ranked_list(scorer):
-    scored = scorer.score([2])
-    for alpha in (0.0, 0.25, 0.5, 1.0):
-        ranking = scorer.rank(scored, alpha, scorer.n_tracks).tolist()
+def test_the_rank_of_a_track_agrees_with_the_ranked_list(small):
+    scorer = small[0]
+    raw = scorer.raw_scores([2])
+    alphas = (0.0, 0.25, 0.5, 1.0)
+    for alpha in alphas:
+        ranking = scorer.top(raw, alpha, scorer.n_tracks).tolist()
         for position, track in enumerate(ranking, start=1):
-            assert scorer.rank_of(scored, alpha, track) == position
-        assert scorer.rank_of(scored, alpha, 2) is None  # the seed is never ranked
+            assert scorer.ranks_of(raw, [alpha], track) == [position]
+    assert scorer.ranks_of(raw, alphas, 2) == [None] * len(alphas)  # the seed is never ranked
+
+
+def test_a_shorter_list_is_a_prefix_of_a_longer_one(random_world):
+    scorer = random_world[0]
+    raw = scorer.raw_scores([3, 11])
+    full = scorer.top(raw, 0.4, 58).tolist()
+    for k in (1, 5, 17):
+        assert scorer.top(raw, 0.4, k).tolist() == full[:k]

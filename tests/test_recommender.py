@@ -23,7 +23,8 @@ from engine.collab_cache import HeavyRows, gather_cost
 from engine.content import ContentFeatures
 from engine.errors import InvalidParameterError, RecommenderError, UnknownTrackError, UnknownUserError
 from engine.hybrid import HybridScorer
-from tests.helpers import SMALL_PLAYS, catalogue_frame, small_catalogue, tid, track, uid, write_small_raw
+from tests.helpers import SMALL_PLAYS, catalogue_frame, small_catalogue, tid, track, uid, write_raw, write_small_raw
+from tests.oracle import checked_neighbours, collab_with_cold, hybrid_scores
 
 N_TRACKS = 10
 LISTENERS = {t: len({u for tt, u, _ in SMALL_PLAYS if tt == t}) for t in range(N_TRACKS)}
@@ -92,12 +93,15 @@ def test_content_only_finds_the_indie_rock_tracks(rec):
 
 def test_listening_only_finds_the_tracks_with_shared_listeners(rec):
     recs = rec.recommend(tid(0), k=9, alpha=0.0)
-    # 1 and 2 share two listeners with 0, 3 and 9 one each, the others none.
-    assert set(numbers(recs)[:2]) == {1, 2}
-    assert set(numbers(recs)[2:4]) == {3, 9}
-    # No shared listener: all score 0, ordered by listeners, then catalogue order.
-    assert numbers(recs)[4:] == [4, 5, 6, 7, 8]
-    assert all(r.collab_score == 0.0 and r.score == 0.0 for r in recs[4:])
+    warm = [n for n in numbers(recs) if LISTENERS[n] > 0]
+    # 1 and 2 share two listeners with 0, 3 and 9 one each, 4, 5 and 6 none.
+    assert set(warm[:2]) == {1, 2} and set(warm[2:4]) == {3, 9}
+    # 7 has no listeners but is 0's content twin: its nearest track with listeners is 0 itself,
+    # so its estimated listening score is near the top; 8 (like 4 and 5) gets a little.
+    assert 7 in numbers(recs)[:3] and 0.0 < recs[numbers(recs).index(8)].score < 0.2
+    # No shared listener and no estimate: all score 0, ordered by listeners, then catalogue order.
+    assert numbers(recs)[6:] == [4, 5, 6]
+    assert all(r.collab_score == 0.0 and r.score == 0.0 for r in recs[6:])
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.2, 0.5, 0.8, 1.0])
@@ -123,11 +127,11 @@ def test_alpha_one_ranks_by_content_only_and_alpha_zero_by_listening_only(rec):
 
 
 def test_ties_are_broken_by_listeners_then_catalogue_order(rec):
-    # A cold seed has no collaborative signal: at alpha = 0 every candidate scores 0.
-    recs = rec.recommend(tid(7), k=9, alpha=0.0)
+    # 4, 5 and 6 share no listener with 0 and have listeners (no estimate): at alpha = 0 they all score 0.
+    recs = rec.recommend(tid(0), k=9, alpha=0.0)[6:]
     assert {r.score for r in recs} == {0.0}
-    assert numbers(recs) == [0, 4, 1, 2, 3, 5, 6, 9, 8]  # 3, 3, 2, 2, 2, 2, 1, 1, 0 listeners
-    assert rec.recommend(tid(7), k=9, alpha=0.0) == recs  # and the same every time
+    assert numbers(recs) == [4, 5, 6]  # 3, 2, 2 listeners
+    assert rec.recommend(tid(0), k=9, alpha=0.0)[6:] == recs  # and the same every time
 
 
 @pytest.mark.parametrize("k", [1, 2, 5, 9])
@@ -151,13 +155,29 @@ def test_the_seed_is_never_recommended(rec):
             assert tid(seed) not in ids(rec.recommend(tid(seed), k=9, alpha=alpha))
 
 
-def test_cold_tracks_get_content_recommendations_and_can_be_recommended(rec):
-    recs = rec.recommend(tid(7), k=3, alpha=0.5)  # no listeners
-    assert len(recs) == 3 and all(r.collab_score == 0.0 for r in recs)
-    assert numbers(recs) == [0, 1, 2]
-    assert numbers(rec.recommend(tid(0), k=3, alpha=0.5)) == [1, 2, 7]  # 7: content 1, collab 0
+def test_cold_tracks_are_scored_through_their_content_neighbours(rec):
+    # 7 has no listeners; its nearest tracks with listeners in content are 0, 1, 2 (same tags), 3, 6.
+    neighbours = [int(t.track_id[-12:]) for t in rec.explain(tid(7), tid(4)).estimated_from]
+    assert neighbours[:3] == [0, 1, 2] and set(neighbours) <= {0, 1, 2, 3, 6}
+    # As a seed it stands for its neighbours: the listening side now speaks for it.
+    recs = rec.recommend(tid(7), k=3, alpha=0.5)
+    assert numbers(recs) == [0, 1, 2] and all(r.collab_score > 0.5 for r in recs)
+    # As a candidate it is estimated from them: 0's content twin comes second for 0, not last.
+    assert numbers(rec.recommend(tid(0), k=3, alpha=0.5)) == [1, 7, 2]
+    assert rec.recommend(tid(0), k=3, alpha=0.5)[1].is_new
     assert tid(8) in ids(rec.recommend(tid(5), k=3, alpha=1.0))
     assert tid(8) in ids(rec.recommend_for_user(uid(5), k=2, alpha=0.5))
+
+
+def test_a_build_without_cold_tracks_scores_as_before(tmp_path):
+    """Nothing to estimate: the neighbour table is empty and every score is measured."""
+    rows = [track(n, tags="rock", artist=f"A{n}") for n in range(4)]
+    plays = [(tid(n), uid(u), 1) for n in range(4) for u in range(n + 1)]
+    write_raw(tmp_path / "raw", rows, plays)
+    refresh(tmp_path / "raw", tmp_path / "artifacts")
+    small = Recommender.load(tmp_path / "artifacts")
+    assert small.scorer.cold is None
+    assert [r.n_listeners for r in small.recommend(tid(3), k=3, alpha=0.0)] == [3, 2, 1]
 
 
 def test_recommendation_fields_describe_the_track(rec):
@@ -247,8 +267,10 @@ def test_explain_counts_shared_listeners_and_handles_missing_data(rec):
     assert e.shared_tags == () and e.track_audio == {} and e.track.year is None
     assert e.content_by_block["tags"] == 0.0 and e.content_by_block["era"] == 0.0
     cold = rec.explain(tid(7), tid(0))
-    assert cold.shared_listeners == 0 and cold.collab_similarity == 0.0
-    assert cold.shared_tags == ("rock", "indie", "00s")
+    assert cold.shared_listeners == 0 and cold.shared_tags == ("rock", "indie", "00s")
+    # 7 has no listeners: its listening similarity to 0 is estimated from its neighbours, 0 first.
+    assert cold.collab_similarity > 0 and cold.estimated_from[0].track_id == tid(0)
+    assert rec.explain(tid(0), tid(1)).estimated_from == ()
 
 
 def test_explain_collab_similarity_equals_the_dense_computation(rec):
@@ -258,8 +280,14 @@ def test_explain_collab_similarity_equals_the_dense_computation(rec):
     for t, u, c in SMALL_PLAYS:
         plays[t, u - 1] = c
     params = rec.manifest["collaborative"]["params"]
-    expected = reference_similarity(reference_weighting(params["weighting"], plays), params["similarity"],
+    measured = reference_similarity(reference_weighting(params["weighting"], plays), params["similarity"],
                                     beta=params["beta"])
+    rows = catalogue_frame(small_catalogue())
+    X = ContentFeatures().fit(rows).transform(rows).astype(np.float64)
+    cold = rec.scorer.cold
+    table = checked_neighbours({int(j): cold.neighbours_of(int(j)) for j in cold.rows_}, (X @ X.T).toarray(),
+                               (plays > 0).sum(axis=1), cold.n_neighbours)
+    expected = collab_with_cold(measured, table)
     for i in range(N_TRACKS):
         for j in range(N_TRACKS):
             assert rec.explain(tid(i), tid(j)).collab_similarity == pytest.approx(expected[i, j], abs=1e-6)
@@ -354,7 +382,15 @@ def test_manifest_counts_and_defaults(rec):
 # Errors name the bad value
 # --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("alpha", [1.3, -0.1, float("nan"), "0.5", True, None, float("inf")])
+def test_no_alpha_means_the_builds_alpha(rec):
+    alpha = rec.default_alpha
+    assert alpha == rec.manifest["defaults"]["alpha"]
+    assert rec.recommend(tid(0)) == rec.recommend(tid(0), alpha=alpha)
+    assert rec.recommend_for_tracks([tid(0), tid(4)]) == rec.recommend_for_tracks([tid(0), tid(4)], alpha=alpha)
+    assert rec.recommend_for_user(uid(1)) == rec.recommend_for_user(uid(1), alpha=alpha)
+
+
+@pytest.mark.parametrize("alpha", [1.3, -0.1, float("nan"), "0.5", True, float("inf")])
 def test_alpha_outside_zero_one_is_refused_by_value(rec, alpha):
     for call in (lambda: rec.recommend(tid(0), alpha=alpha),
                  lambda: rec.recommend_for_tracks([tid(0)], alpha=alpha),
@@ -462,26 +498,19 @@ def twins(tmp_path_factory):
     for (n, u), c in plays.items():
         matrix[n, u] = c
     params = rec.manifest["collaborative"]["params"]
-    collab = reference_similarity(reference_weighting(params["weighting"], matrix), params["similarity"],
-                                  beta=params["beta"])
+    measured = reference_similarity(reference_weighting(params["weighting"], matrix), params["similarity"],
+                                    beta=params["beta"])
     listeners = (matrix > 0).sum(axis=1)
-    return rec, (X @ X.T).toarray(), collab, listeners, matrix
+    content = (X @ X.T).toarray()
+    cold = rec.scorer.cold
+    table = checked_neighbours({int(j): cold.neighbours_of(int(j)) for j in cold.rows_}, content, listeners,
+                               cold.n_neighbours)
+    return rec, content, collab_with_cold(measured, table), listeners, matrix
 
 
 def oracle(content, collab, seed_weights: dict, excluded, alpha):
-    """Documented scores of every candidate, computed densely."""
-    w = np.array(list(seed_weights.values()), dtype=float)
-    w /= w.sum()
-    seeds = list(seed_weights)
-    candidates = np.ones(N_TWINS, dtype=bool)
-    candidates[seeds] = False
-    candidates[list(excluded)] = False
-
-    def normalised(raw):
-        lo, hi = raw[candidates].min(), raw[candidates].max()
-        return np.zeros_like(raw) if hi - lo <= 1e-12 * max(1.0, abs(hi)) else (raw - lo) / (hi - lo)
-
-    return alpha * normalised(w @ content[seeds]) + (1 - alpha) * normalised(w @ collab[seeds]), candidates
+    """Documented scores of every candidate (tests.oracle), computed densely."""
+    return hybrid_scores(content, collab, seed_weights, excluded, alpha)
 
 
 def assert_top_k(recs, k, scores, candidates, listeners) -> int:
@@ -575,15 +604,27 @@ def test_demo_recommendations_share_the_seeds_latent_style(demo):
 
 
 @pytest.mark.slow
-def test_demo_cold_tracks_get_content_recommendations_in_style(demo):
+def test_demo_cold_tracks_get_recommendations_in_style(demo):
     rec, style_of, _ = demo
     cold = rec.tracks.loc[rec.tracks["n_listeners"] == 0, "track_id"].to_numpy()
     assert len(cold) > 0
     seeds = cold[:30].tolist()
-    for seed in seeds:
-        recs = rec.recommend(seed, k=10, alpha=0.5)
-        assert all(r.collab_score == 0.0 for r in recs)
+    for seed in seeds:  # a cold seed's listening side comes from its content neighbours
+        assert any(r.collab_score > 0.0 for r in rec.recommend(seed, k=10, alpha=0.5))
     assert style_agreement(rec, style_of, seeds, alpha=0.5) > 0.5
+
+
+@pytest.mark.slow
+def test_demo_never_played_tracks_reach_warm_seeds_lists(demo):
+    rec, style_of, _ = demo
+    rng = np.random.default_rng(1)
+    warm = rec.tracks.loc[rec.tracks["n_listeners"] >= 5, "track_id"].to_numpy()
+    seeds = rng.choice(warm, size=30, replace=False).tolist()
+    lists = [rec.recommend(seed, k=10) for seed in seeds]
+    new = [r for recs in lists for r in recs if r.is_new]
+    assert 0.05 < len(new) / (10 * len(seeds)) < 0.9  # present at the defaults, not the whole list
+    assert np.mean([style_of[r.track_id] == style_of[seed] for seed, recs in zip(seeds, lists)
+                    for r in recs if r.is_new]) > 0.5  # and in the seed's style
 
 
 @pytest.mark.slow

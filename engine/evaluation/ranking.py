@@ -1,0 +1,343 @@
+"""Top-k lists for many listeners at once: popularity and the engine's hybrid scoring, batched.
+
+:func:`rank_hybrid` ranks exactly as ``Recommender.recommend_for_user`` does
+on a served artifact set (the formula of :mod:`engine.hybrid`), for a block
+of listeners at a time in compiled code; :class:`TruncatedNeighbours` is
+an evaluation-only variant of a collaborative model.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._kernels import profile_scores, seed_rows
+from .._sparse import concat_ranges, to_csr32
+from ..collab_cache import gather_cost
+from ..cold_start import ContentNeighbours
+from ..collaborative import CollaborativeModel
+from ..errors import InvalidParameterError
+from ..hybrid import CONSTANT_RANGE, history_weights
+from .._validation import check_k
+from .split import Split
+
+__all__ = ["rank_popular", "rank_hybrid", "TruncatedNeighbours", "product_size"]
+
+
+def _history(train_by_user: sp.csr_matrix, user: int) -> tuple[np.ndarray, np.ndarray]:
+    lo, hi = train_by_user.indptr[user], train_by_user.indptr[user + 1]
+    return train_by_user.indices[lo:hi].astype(np.int64), train_by_user.data[lo:hi]
+
+
+def rank_popular(split: Split, users, k: int) -> np.ndarray:
+    """Top-``k`` most listened tracks (in training) each listener has not played, shape (n_users, k).
+
+    Ties: catalogue order. ``-1`` pads when fewer tracks are left.
+    """
+    popularity = np.diff(split.train.indptr).astype(np.float64)
+    train_by_user = to_csr32(split.train.T.tocsr())
+    order = np.lexsort((np.arange(len(popularity)), -popularity))
+    out = np.full((len(users), k), -1, dtype=np.int64)
+    for row, user in enumerate(np.asarray(users, dtype=np.int64)):
+        seeds, _ = _history(train_by_user, user)
+        head = order[:k + len(seeds)]  # only these can make the list
+        ranked = head[~np.isin(head, seeds)][:k]
+        out[row, :len(ranked)] = ranked
+    return out
+
+
+def _tie_rank(popularity: np.ndarray) -> np.ndarray:
+    """Position of each track in the tie-break order: more listeners first, then catalogue order."""
+    order = np.lexsort((np.arange(len(popularity)), -popularity))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank
+
+
+# The block helpers below hold a block of listeners as the *columns* of an
+# (n_tracks, n_listeners) array: the collaborative product comes out in that
+# layout, and every reduction then runs over contiguous rows.
+def _block_top(scores: np.ndarray, k: int, tie_rank: np.ndarray, chunk: int = 64) -> np.ndarray:
+    """Top-``k`` tracks of each column by (score desc, listeners desc, index asc), shape (n_columns, k).
+
+    ``scores`` is (n_tracks, n_columns) with ``-inf`` at excluded tracks;
+    columns with fewer than ``k`` finite scores are padded with ``-1``. The
+    k-th largest of a column's group maxima bounds its k-th score from below,
+    so only the tracks at or above it (the top k and every tie) are sorted.
+    """
+    n, n_cols = scores.shape
+    out = np.full((n_cols, k), -1, dtype=np.int64)
+    full = n - n % chunk
+    # Strided groups: group j holds tracks j, j + n//chunk, ... (one fast pass over the rows).
+    maxima = scores[:full].reshape(chunk, -1, n_cols).max(axis=0) if full else np.empty((0, n_cols))
+    if full < n:
+        maxima = np.vstack((maxima, scores[full:].max(axis=0, keepdims=True)))
+    width = maxima.shape[0]
+    bound = np.partition(maxima, width - k, axis=0)[width - k] if k <= width else np.full(n_cols, -np.inf)
+    # A column with fewer than k finite scores has bound -inf: keep only its finite scores.
+    bound = np.where(np.isfinite(bound), bound, np.nextafter(-np.inf, 0.0))
+    tracks, cols = np.nonzero(scores >= bound)
+    values = scores[tracks, cols]
+    order = np.lexsort((tie_rank[tracks], -values, cols))
+    tracks, cols = tracks[order], cols[order]
+    first = np.searchsorted(cols, np.arange(n_cols))
+    position = np.arange(len(cols)) - first[cols]
+    keep = position < k
+    out[cols[keep], position[keep]] = tracks[keep]
+    return out
+
+
+def _minmax_columns(values: np.ndarray, excluded: np.ndarray, filler: np.ndarray) -> np.ndarray:
+    """Each column rescaled to [0, 1] over its candidates, 0 where constant (as ``engine.hybrid`` normalises).
+
+    ``excluded`` holds flat indices of the excluded entries and ``filler`` the
+    flat index of a candidate of the same column; excluded entries are
+    overwritten with it so that plain minima and maxima see candidates only.
+    ``values`` is modified in place and returned normalised.
+    """
+    values.flat[excluded] = values.flat[filler]
+    lo = values.min(axis=0)
+    hi = values.max(axis=0)
+    flat = hi - lo <= CONSTANT_RANGE * np.maximum(1.0, np.abs(hi))  # engine.hybrid.component_range
+    values -= lo
+    values /= np.where(flat, 1.0, hi - lo)
+    np.clip(values, 0.0, 1.0, out=values)
+    values[:, flat] = 0.0
+    return values
+
+
+def _exclusions(profiles: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Flat (track, column) indices of each listener's played tracks and of the listener's first candidate."""
+    n_cols, n = profiles.shape
+    lengths = np.diff(profiles.indptr)
+    cols = np.repeat(np.arange(n_cols, dtype=np.int64), lengths)
+    # Sorted distinct tracks: the first candidate is the number of leading tracks 0, 1, 2, ...
+    position = np.arange(profiles.nnz) - np.repeat(profiles.indptr[:-1], lengths)
+    fillers = np.bincount(cols, weights=profiles.indices == position, minlength=n_cols).astype(np.int64)
+    if np.any(fillers >= n):
+        raise InvalidParameterError("a test listener has played every track: nothing left to recommend")
+    return profiles.indices.astype(np.int64) * n_cols + cols, fillers[cols] * n_cols + cols
+
+
+class _SharedRows:
+    """Dense rows ``s(i, .)`` of the seeds that many of the evaluated listeners share, formed once per model.
+
+    Gathering a seed through its listeners costs ``cost(i)`` entries of ``R``
+    (:func:`engine.collab_cache.gather_cost`) each time a listener has it;
+    adding a stored dense row costs ``n_tracks``. A seed used by ``u`` profiles
+    saves ``cost(i) * (u - 1) - u * n_tracks`` entries when its row is formed
+    once, so the seeds with the largest saving get one, within ``max_bytes``.
+    """
+
+    def __init__(self, model, profiles: sp.csr_matrix, max_bytes: int = 512 * 2**20, n_threads: int = 2):
+        n_tracks = model.n_tracks
+        uses = np.bincount(profiles.indices, minlength=n_tracks).astype(np.int64)
+        saving = gather_cost(model.left_, model.right_) * (uses - 1) - uses * n_tracks
+        chosen = np.flatnonzero(saving > 0)
+        chosen = chosen[np.argsort(-saving[chosen], kind="stable")][:max(0, max_bytes // (8 * n_tracks))]
+        self.slot = np.full(n_tracks, -1, dtype=np.int64)
+        self.slot[chosen] = np.arange(len(chosen))
+        self.rows = np.zeros((len(chosen), n_tracks))
+        left, right = model.left_, model.right_
+        parts = np.array_split(np.arange(len(chosen)), n_threads)
+
+        def fill(part):
+            if len(part):
+                seed_rows(left.indptr, left.indices, left.data, right.indptr, right.indices, right.data,
+                          chosen[part].astype(np.int64), np.zeros(left.shape[1]), self.rows[part[0]:part[-1] + 1])
+
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            list(pool.map(fill, parts))
+
+
+def _collab_columns(model, profiles: sp.csr_matrix, shared: _SharedRows | None, n_threads: int = 2) -> np.ndarray:
+    """Collaborative scores of a block of listeners, dense (n_tracks, n_listeners), C-ordered.
+
+    Column ``u`` is ``sum_i w_ui s(i, .)``, the sum :meth:`CollaborativeModel.scores`
+    forms for one listener: compiled, a listener per thread at a time, with the
+    rows of shared seeds added from ``shared``. A truncated model (evaluation
+    only) is one sparse product ``(profiles @ S).T``.
+    """
+    if hasattr(model, "similarity_"):
+        return np.asarray(model.similarity_.T.tocsr() @ np.ascontiguousarray(profiles.T.toarray()))
+    left, right = model.left_, model.right_
+    out = np.zeros(profiles.shape)
+    bounds = np.linspace(0, profiles.shape[0], n_threads + 1).astype(np.int64)
+
+    def part(i):
+        lo, hi = bounds[i], bounds[i + 1]
+        if hi > lo:
+            block = profiles[lo:hi]
+            profile_scores(left.indptr, left.indices, left.data, right.indptr, right.indices, right.data,
+                           block.indptr, block.indices, block.data, shared.slot, shared.rows,
+                           np.zeros(left.shape[1]), out[lo:hi])
+
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        list(pool.map(part, range(n_threads)))
+    return np.ascontiguousarray(out.T)
+
+
+def _profiles(train_by_user: sp.csr_matrix, users: np.ndarray) -> sp.csr_matrix:
+    """History weights of ``users``, each row divided by its sum (as HybridScorer does), CSR float64."""
+    profiles = sp.csr_matrix(train_by_user[users], dtype=np.float64)
+    profiles.sort_indices()
+    for row in range(profiles.shape[0]):
+        lo, hi = profiles.indptr[row], profiles.indptr[row + 1]
+        if hi > lo:
+            weights = history_weights(profiles.data[lo:hi])
+            profiles.data[lo:hi] = weights / weights.sum()
+    return profiles
+
+
+def _block(train_by_user: sp.csr_matrix, chunk: np.ndarray, content=None):
+    """Profiles (normalised history weights), exclusions and normalised content scores of a block of listeners."""
+    n_tracks = train_by_user.shape[1]
+    profiles = _profiles(train_by_user, chunk)
+    excluded, filler = _exclusions(profiles)
+    content_norm = np.zeros((n_tracks, len(chunk))) if content is not None else None
+    for offset in range(len(chunk) if content is not None else 0):
+        lo, hi = profiles.indptr[offset], profiles.indptr[offset + 1]
+        if hi > lo:
+            content_norm[:, offset] = content.similarity(profiles.indices[lo:hi].astype(np.int64),
+                                                         profiles.data[lo:hi])
+    if content is not None:
+        _minmax_columns(content_norm, excluded, filler)
+    return profiles, excluded, filler, content_norm
+
+
+def rank_hybrid(content, models: dict, split: Split, users, alphas: dict, k: int,
+                block_entries: int = 8_000_000, cold: ContentNeighbours | None = None,
+                on_progress=None) -> dict:
+    """Top-``k`` lists of the engine's hybrid scoring for each model and alpha.
+
+    For every listener: seeds = training history, weights =
+    :func:`history_weights`, candidates = every track not played in training,
+    then the formula of :mod:`engine.hybrid` (both components min-max
+    normalised over the candidates, blended by alpha, ties by listeners then
+    catalogue position), as ``Recommender.recommend_for_user`` ranks on a
+    served artifact set. Listeners are processed in blocks: the collaborative
+    scores of a block by the compiled gather (:func:`_collab_columns`, rows of
+    seeds many listeners share formed once per model), the content scores by
+    ``content.similarity`` one listener at a time, then every alpha from the
+    same two score arrays.
+
+    Parameters
+    ----------
+    content : ContentIndex
+        Built from training data only.
+    models : dict of str to CollaborativeModel or TruncatedNeighbours
+        Fitted on ``split.train``.
+    split : Split
+    users : array-like of int, shape (n_users,)
+    alphas : dict of str to tuple of float
+        The alphas to rank at, per model name.
+    k : int
+    block_entries : int, default 8_000_000
+        Listeners per (inner) block are chosen so its dense scores stay below this many entries.
+    cold : ContentNeighbours, optional
+        Fitted on this split's training listeners: the listening scores of the
+        tracks nobody played in training are estimated from their content
+        neighbours, as the engine does (:mod:`engine.cold_start`). Without it they score 0.
+    on_progress : callable, optional
+        Called with the number of listeners of each block ranked (per model).
+
+    Returns
+    -------
+    dict of (str, float) to ndarray of shape (n_users, k), int64
+        ``-1`` pads lists of listeners with fewer than ``k`` candidates.
+    """
+    popularity = np.diff(split.train.indptr).astype(np.float64)
+    tie_rank = _tie_rank(popularity)
+    train_by_user = to_csr32(split.train.T.tocsr())
+    n_tracks = train_by_user.shape[1]
+    users = np.asarray(users, dtype=np.int64)
+    out = {(name, a): np.full((len(users), k), -1, dtype=np.int64) for name in models for a in alphas[name]}
+    size = int(max(1, min(256, block_entries // n_tracks)))
+    all_profiles = _profiles(train_by_user, users)
+    for name, model in models.items():
+        with_content = any(a > 0 for a in alphas[name])
+        shared = None if hasattr(model, "similarity_") else _SharedRows(model, all_profiles)
+        for start in range(0, len(users), size):
+            chunk = users[start:start + size]
+            collab = _collab_columns(model, all_profiles[start:start + size], shared)
+            if cold is not None:
+                cold.estimate_columns(collab)
+            profiles, excluded, filler, content_norm = _block(train_by_user, chunk,
+                                                              content if with_content else None)
+            collab_norm = _minmax_columns(collab, excluded, filler)
+            for a in alphas[name]:
+                if a == 0.0:  # 0 * content + 1 * collab is collab exactly
+                    scores = collab_norm.copy()
+                else:
+                    scores = a * content_norm
+                    scores += (1.0 - a) * collab_norm
+                scores.flat[excluded] = -np.inf
+                out[(name, a)][start:start + len(chunk)] = _block_top(scores, k, tie_rank)
+            if on_progress is not None:
+                on_progress(len(chunk))
+    return out
+
+
+class TruncatedNeighbours:
+    """Evaluation-only variant: a fitted model's similarity cut to each seed's ``n_neighbours`` best tracks.
+
+    This is the neighbourhood-size option of item-kNN libraries (implicit's
+    ``K``). The engine serves exact, untruncated scores; this class exists
+    to measure what truncation would change. It forms the item x item
+    product, so it is only built for catalogues where that is small.
+
+    Parameters
+    ----------
+    model : CollaborativeModel
+        Fitted (``left_`` and ``right_``).
+    n_neighbours : int
+    block : int, default 512
+        Rows of the item x item product formed at once.
+    """
+
+    def __init__(self, model: CollaborativeModel, n_neighbours: int, block: int = 512):
+        self.model = model
+        self.n_neighbours = check_k(n_neighbours, name="n_neighbours")
+        self.block = block
+
+    def fit(self) -> "TruncatedNeighbours":
+        """Form ``left_ @ right_`` a block of rows at a time and keep each row's best entries."""
+        left, right = self.model.left_, self.model.right_
+        pieces = []
+        for start in range(0, left.shape[0], self.block):
+            product = (left[start:start + self.block].astype(np.float64) @ right).tocsr()
+            pieces.append(_top_per_row(product, self.n_neighbours))
+        self.similarity_ = sp.vstack(pieces, format="csr")
+        return self
+
+    @property
+    def n_tracks(self) -> int:
+        return self.similarity_.shape[0]
+
+    def scores(self, seeds, weights=None) -> np.ndarray:
+        """``sum_i weights[i] * s_K(seeds[i], .)``, shape (n_tracks,)."""
+        seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
+        weights = np.ones(len(seeds)) if weights is None else np.asarray(weights, dtype=np.float64)
+        s = self.similarity_
+        starts, stops = s.indptr[seeds], s.indptr[seeds + 1]
+        positions = concat_ranges(starts, stops)
+        contrib = s.data[positions] * np.repeat(weights, stops - starts)
+        return np.bincount(s.indices[positions], weights=contrib, minlength=self.n_tracks)
+
+
+def _top_per_row(matrix: sp.csr_matrix, n: int) -> sp.csr_matrix:
+    """Keep the ``n`` largest entries of each row (ties: lower column first)."""
+    lengths = np.diff(matrix.indptr)
+    rows = np.repeat(np.arange(matrix.shape[0]), lengths)
+    order = np.lexsort((matrix.indices, -matrix.data, rows))
+    rank = np.empty(matrix.nnz, dtype=np.int64)
+    rank[order] = np.arange(matrix.nnz) - matrix.indptr[rows[order]]
+    keep = rank < n
+    return sp.csr_matrix((matrix.data[keep], (rows[keep], matrix.indices[keep])), shape=matrix.shape)
+
+
+def product_size(model: CollaborativeModel) -> int:
+    """Upper bound on the stored entries of the item x item product ``left_ @ right_``."""
+    per_user = np.diff(model.right_.indptr).astype(np.int64)
+    return int(np.sum(per_user * per_user))
