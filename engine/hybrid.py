@@ -207,7 +207,11 @@ class HybridScorer:
 
     # ----------------------------------------------------------- fast path
     def raw_scores(self, seeds, weights=None, exclude=None) -> RawScores:
-        """Unnormalised component scores and their ranges over the candidates (see :meth:`score`)."""
+        """Unnormalised component scores of a seed profile and their ranges over the candidates.
+
+        ``seeds`` (n_seeds,) track rows, ``weights`` (n_seeds,) (default 1 each;
+        divided by their sum), ``exclude`` track rows never recommended besides the seeds.
+        """
         seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
         weights = np.ones(len(seeds)) if weights is None else np.asarray(weights, dtype=np.float64)
         weights = weights / weights.sum()
@@ -221,12 +225,20 @@ class HybridScorer:
             collab_raw = self.collab_scores(seeds, weights)
         else:
             collab_raw = self.cold.estimate(self.collab_scores(*self.cold.expand(seeds, weights)))
+        return self.scores_from(content_raw, collab_raw, excluded)
+
+    def scores_from(self, content_raw: np.ndarray, collab_raw: np.ndarray, excluded: np.ndarray) -> RawScores:
+        """:class:`RawScores` of component scores formed elsewhere (the batched evaluation forms many at once).
+
+        ``content_raw`` and ``collab_raw`` (n_tracks,) float64 as :meth:`raw_scores`
+        defines them, cold tracks' estimates included; ``excluded`` sorted unique int64 rows.
+        """
         content_lo, content_hi, collab_lo, collab_hi = ranges_over_candidates(content_raw, collab_raw, excluded)
         return RawScores(content_raw, collab_raw, excluded, self.n_tracks - len(excluded),
                          component_range(content_lo, content_hi), component_range(collab_lo, collab_hi))
 
     def top(self, raw: RawScores, alpha: float, k: int) -> np.ndarray:
-        """Top-``k`` track indices at ``alpha``, best first: the same list as :meth:`rank`."""
+        """Top-``k`` track indices at ``alpha``, best first (the rows of :meth:`top_scored`)."""
         return self.top_scored(raw, alpha, k)[0]
 
     def top_scored(self, raw: RawScores, alpha: float, k: int):
@@ -251,7 +263,7 @@ class HybridScorer:
         return contenders[order], score[order], content[order], collab[order]
 
     def ranks_of(self, raw: RawScores, alphas, track: int) -> list[int | None]:
-        """1-based rank of ``track`` at each alpha, as :meth:`rank_of` gives it (None if excluded).
+        """1-based rank of ``track`` at each alpha in the order of :meth:`top_scored` (None if excluded).
 
         Normalises once and compares over the candidates only, instead of
         rebuilding the full score arrays for every alpha.

@@ -28,7 +28,7 @@ from engine.errors import InvalidParameterError
 from engine.evaluation import (
     ALPHA_GRID, Split, TruncatedNeighbours, catalogue_coverage, compare_methods,
     hit_rate_at_k, history_weights, intra_list_diversity, map_at_k, ndcg_at_k, novelty,
-    precision_at_k, rank_hybrid, rank_popular, ranking_metrics, recall_at_k, train_test_split)
+    new_release_split, precision_at_k, rank_hybrid, rank_popular, ranking_metrics, recall_at_k, train_test_split)
 from engine.hybrid import HybridScorer
 from engine.views import evaluation_rows, load_evaluation
 from tests.helpers import catalogue_frame, tid, track, uid, write_raw
@@ -61,6 +61,7 @@ HAND = {
     "novelty": (1 + 2 + 3 + 0 + 1 + 2) / 6,
     # list 0: pairs (1,2) cosine 1, (1,3) and (2,3) 0 -> distance 2/3; list 1: all unrelated -> 1.
     "diversity": (2 / 3 + 1) / 2,
+    "new_share": 0.0,  # every listed track has training listeners
 }
 
 
@@ -69,6 +70,12 @@ def test_ranking_metrics_match_the_hand_computed_values():
                               item_features=FEATURES)
     assert metrics.pop("users") == 2
     assert metrics == pytest.approx(HAND)
+
+
+def test_new_share_counts_listed_tracks_nobody_played_in_training():
+    never_played_3_and_5 = np.where(np.isin(np.arange(10), [3, 5]), 0, POPULARITY)
+    metrics = ranking_metrics(RECOMMENDED, RELEVANT, 3, popularity=never_played_3_and_5, n_listeners=8)
+    assert metrics["new_share"] == pytest.approx(2 / 6)
 
 
 def test_each_wrapper_returns_its_metric():
@@ -215,7 +222,7 @@ def test_rank_hybrid_gives_the_engines_lists_at_every_alpha(small_world, params)
     listeners = np.diff(split.train.indptr)
     cold = ContentNeighbours().fit(content, listeners)
     assert len(cold.rows_) > 0  # tracks nobody played in training are estimated on both sides
-    lists = rank_hybrid(content, {"m": model}, split, users, {"m": ALPHA_GRID}, 10, block_entries=4000,
+    lists = rank_hybrid(content, {"m": model}, split, users, {"m": ALPHA_GRID}, 10, block=7,
                         cold=cold)
     scorer = HybridScorer(content, model, listeners, cold=cold)
     by_user = split.train.T.tocsr()
@@ -228,19 +235,19 @@ def test_rank_hybrid_gives_the_engines_lists_at_every_alpha(small_world, params)
 
 def test_the_batched_collaborative_scores_are_the_engines_sums(small_world):
     """Gathered, or through shared dense rows, a listener's column is ``CollaborativeModel.scores``."""
-    from engine.evaluation.ranking import _collab_columns, _profiles, _SharedRows
+    from engine.evaluation.ranking import _collab_rows, _profiles, _SharedRows
 
     split, _ = small_world
     model = CollaborativeModel(**CANDIDATES["rp3beta tuned, beta 0.45, shift 20, shrink 0.5"]).fit(split.train)
     users = split.test_users[:40]
     profiles = _profiles(split.train.T.tocsr(), users)
-    by_scores = np.array([model.scores(profiles[u].indices, profiles[u].data) for u in range(len(users))]).T
+    by_scores = np.array([model.scores(profiles[u].indices, profiles[u].data) for u in range(len(users))])
     shared = _SharedRows(model, profiles)
     assert len(shared.rows) > 0  # popular seeds are shared here, so both paths run
     gathered = _SharedRows(model, profiles, max_bytes=0)
     assert len(gathered.rows) == 0
     for rows in (shared, gathered):
-        assert np.allclose(_collab_columns(model, profiles, rows), by_scores, rtol=1e-12, atol=1e-15)
+        assert np.allclose(_collab_rows(model, profiles, rows, None), by_scores, rtol=1e-12, atol=1e-15)
 
 
 def test_a_neighbourhood_as_large_as_the_catalogue_changes_nothing(small_world):
@@ -283,6 +290,81 @@ def test_choose_defaults_takes_the_best_ndcg_that_keeps_enough_coverage():
     assert (chosen["name"], chosen["alpha"]) == ("b", 0.2) and "coverage@10 >= 0.1" in chosen["rule"]
     fallback = choose_defaults(entries, 10, min_coverage=0.5)
     assert (fallback["name"], fallback["alpha"]) == ("a", 0.0) and "no measured pair" in fallback["rule"]
+
+
+def test_choose_defaults_serves_new_releases_among_pairs_as_accurate_as_the_best():
+    base = np.random.default_rng(0).random(400)
+
+    def entry(alpha, shift, noise, new_ndcg):
+        by_listener = base + shift + noise * np.resize([1.0, -1.0], 400)  # paired spread ``noise``
+        return {"name": "m", "params": {}, "alpha": alpha, "k": 10, "ndcg_by_listener": by_listener,
+                "metrics": {"ndcg": float(by_listener.mean()), "coverage": 0.2},
+                "new_release": {10: {"ndcg": new_ndcg}, 50: {"ndcg": new_ndcg, "recall": new_ndcg}}}
+    best = entry(0.2, 0.0, 0.0, 0.01)
+    # 0.3: 0.001 lower on average but the paired noise is 0.05 -> within one standard error (0.0025).
+    close = entry(0.3, -0.001, 0.05, 0.05)
+    # 0.6: clearly worse for listeners with a history, although best for new releases.
+    worse = entry(0.6, -0.05, 0.05, 0.09)
+    chosen = choose_defaults([best, close, worse], 10)
+    assert chosen["alpha"] == 0.3 and "new-release ndcg@10" in chosen["rule"]
+    assert chosen["new_release"]["10"]["ndcg"] == 0.05
+    # Without a new-release measurement the best warm ndcg wins.
+    plain = [{key: value for key, value in e.items() if key != "new_release"} for e in (best, close, worse)]
+    assert choose_defaults(plain, 10)["alpha"] == 0.2
+
+
+def test_the_new_release_split_holds_out_all_listening_of_a_seeded_share_of_tracks():
+    plays = sp.random(200, 300, density=0.08, format="csr", random_state=1, dtype=np.float32)
+    plays.data[:] = 1 + np.floor(plays.data * 10)
+    split = new_release_split(plays, track_share=0.1, min_listeners=5, seed=3)
+    listeners = np.diff(plays.indptr)
+    held = split.held_out_tracks
+    assert len(held) == round(0.1 * np.count_nonzero(listeners >= 5)) and (listeners[held] >= 5).all()
+    train_listeners = np.diff(split.train.indptr)
+    assert (train_listeners[held] == 0).all()  # nobody played them in training
+    others = np.setdiff1d(np.arange(200), held)
+    assert (train_listeners[others] == listeners[others]).all()  # everything else untouched
+    assert split.test.nnz == listeners[held].sum() and set(split.test.indices) <= set(held.tolist())
+    has_history = np.diff(split.train.T.tocsr().indptr) > 0
+    assert set(split.test_users) == set(np.flatnonzero((np.diff(split.test.indptr) > 0) & has_history))
+    again = new_release_split(plays, track_share=0.1, min_listeners=5, seed=3)
+    assert np.array_equal(again.held_out_tracks, held)
+    assert not np.array_equal(new_release_split(plays, 0.1, 5, seed=4).held_out_tracks, held)
+    assert split.summary()["held_out_tracks"] == len(held)
+    with pytest.raises(InvalidParameterError, match="track_share"):
+        new_release_split(plays, track_share=1.5)
+    with pytest.raises(InvalidParameterError, match="listeners"):
+        new_release_split(plays, min_listeners=10_000)
+
+
+def test_a_never_played_track_with_its_neighbours_tags_is_found_for_their_listeners():
+    """Hand-checked: tracks 0-3 are "shoegaze" and played by listeners 0-5; track 4 is new, also
+    shoegaze, never played. Listeners who like the shoegaze tracks get it near the top at a blend."""
+    from build.features import build_content
+
+    rows = [track(n, tags="shoegaze, dream pop" if n < 5 else "country, banjo", artist=f"A{n}") for n in range(12)]
+    frame = catalogue_frame(rows)
+    plays = np.zeros((12, 12), dtype=np.float32)
+    plays[0:4, 0:6] = 3.0          # the shoegaze fans
+    plays[5:9, 6:12] = 2.0         # the country fans ...
+    plays[9:12, 9:12] = 2.0        # ... half of whom also play 9-11
+    plays[0, 6] = 1.0              # one crossover play
+    split = Split(train=sp.csr_matrix(plays), test=sp.csr_matrix((12, 12), dtype=np.float32),
+                  test_users=np.arange(12), seed=0, test_fraction=0.2, min_items=1)
+    _, content = build_content(frame)
+    model = CollaborativeModel(**CANDIDATES["cosine, bm25"]).fit(split.train)
+    cold = ContentNeighbours(n_neighbours=3).fit(content, np.diff(split.train.indptr))
+    assert cold.rows_.tolist() == [4]
+    neighbours, _ = cold.neighbours_of(4)
+    assert set(neighbours.tolist()) <= {0, 1, 2, 3}
+    # Listener 1 has played 0-3 (all the shoegaze there is): the new one comes first at alpha 0.3,
+    # and not for country fan 7, who gets the country tracks 9-11 first.
+    lists = rank_hybrid(content, {"m": model}, split, np.array([1, 7]), {"m": (0.0, 0.3)}, 3, cold=cold)
+    assert lists[("m", 0.3)][0, 0] == 4 and lists[("m", 0.0)][0, 0] == 4
+    assert sorted(lists[("m", 0.3)][1].tolist()) == [9, 10, 11]
+    # Without the neighbour table it has no listening score and never comes first.
+    plain = rank_hybrid(content, {"m": model}, split, np.array([1]), {"m": (0.0,)}, 3)
+    assert 4 not in plain[("m", 0.0)][0].tolist()
 
 
 # --------------------------------------------------------------------------
@@ -371,7 +453,8 @@ def test_a_build_with_evaluation_writes_evaluation_json_and_takes_its_defaults(e
         assert {("hybrid", a, k) for a in ALPHA_GRID} <= runs
     for run in evaluation["runs"] + evaluation["variants"]:
         m = run["metrics"]
-        assert set(m) == {"precision", "recall", "ndcg", "map", "hit_rate", "coverage", "novelty", "diversity"}
+        assert set(m) == {"precision", "recall", "ndcg", "map", "hit_rate", "coverage", "novelty", "new_share",
+                          "diversity"}
         assert all(0.0 <= m[name] <= 1.0 for name in m if name not in ("novelty", "diversity"))
     names = {v["name"] for v in evaluation["variants"]} | {chosen["name"]}
     assert set(CANDIDATES) <= names and any("neighbours" in n for n in names)
@@ -381,6 +464,15 @@ def test_a_build_with_evaluation_writes_evaluation_json_and_takes_its_defaults(e
     assert ndcg[("content", None)] > ndcg[("popularity", None)]
     # The dashboard reads it.
     assert {"ndcg@10", "coverage@20"} <= {row["metric"] for row in evaluation_rows(evaluation)}
+    # The new-release protocol ran beside it, on the chosen model's alpha grid, and the rule used it.
+    new = evaluation["new_release"]
+    assert new["protocol"]["protocol"] == "new_release" and new["protocol"]["held_out_tracks"] > 0
+    assert {(r["alpha"], r["k"]) for r in new["runs"]} == {(a, k) for a in ALPHA_GRID for k in (10, 50)}
+    assert "new-release ndcg@10" in chosen["rule"] and set(chosen["new_release"]) == {"10", "50"}
+    at = {(r["alpha"], r["k"]): r["metrics"] for r in new["runs"]}
+    assert at[(chosen["alpha"], 10)]["ndcg"] == pytest.approx(chosen["new_release"]["10"]["ndcg"])
+    # New releases are found: far above what hiding them (no listening score for them at all) would give.
+    assert at[(chosen["alpha"], 50)]["recall"] > 0.05 and at[(chosen["alpha"], 10)]["new_share"] > 0
 
 
 def test_the_command_line_writes_the_same_evaluation(demo_raw, evaluated_build, tmp_path):

@@ -99,8 +99,10 @@ def compare_methods(split: Split, content, candidates: dict, choose: Callable[..
     choose : callable
         ``choose(candidates, k, coverage_ceiling) -> dict`` with ``name``, ``alpha``,
         ``collaborative``, ``rule``, ``metrics``, ``k``; each candidate is
-        ``{"name", "params", "alpha", "k", "metrics", "new_release"}`` where
-        ``new_release`` holds the new-release metrics by cut-off (or None).
+        ``{"name", "params", "alpha", "k", "metrics", "ndcg_by_listener", "new_release"}``
+        where ``ndcg_by_listener`` (shape (n_listeners,), the same listeners for
+        every candidate) allows paired comparisons and ``new_release`` holds the
+        new-release metrics by cut-off (or None).
     alphas : tuple of float, default ALPHA_GRID
     ks : tuple of int, default (10, 20)
         Cut-offs of the warm protocol; lists are ranked once at ``max(ks)`` and cut.
@@ -146,15 +148,16 @@ def compare_methods(split: Split, content, candidates: dict, choose: Callable[..
         models[name] = CollaborativeModel(**params).fit(split.train)
         alone = rank_hybrid(content, {name: models[name]}, split, users, {name: (0.0,)}, measure.depth,
                             cold=cold, on_progress=advance)
-        measured[(name, 0.0)] = measure(alone[(name, 0.0)])
+        measured[(name, 0.0)] = measure(alone[(name, 0.0)], (name, 0.0))
         best = sorted(models, key=lambda n: -measured[(n, 0.0)][first]["ndcg"])[:n_best]
         models = {n: models[n] for n in best}
     grid = rank_hybrid(content, models, split, users, {n: alphas for n in best}, measure.depth, cold=cold,
                        on_progress=advance)
-    measured.update({key: measure(recs) for key, recs in grid.items()})
+    measured.update({key: measure(recs, key) for key, recs in grid.items()})
     newly = _new_release(new_release, new_users, {n: candidates[n] for n in best}, alphas, seed,
                          item_features, n_neighbours, advance) if new_release is not None else {}
     entries = [{"name": n, "params": dict(candidates[n]), "alpha": a, "k": k, "metrics": m[k],
+                "ndcg_by_listener": measure.ndcg_by_listener[(n, a)][k],
                 "new_release": newly["measured"].get((n, a)) if newly else None}
                for (n, a), m in measured.items() for k in ks]
     chosen = choose([e for e in entries if e["name"] in best], first,
@@ -232,13 +235,17 @@ class _Measure:
         self.popularity = np.diff(split.train.indptr).astype(np.float64)
         self.n_listeners = int(np.count_nonzero(np.diff(split.train.T.tocsr().indptr)))
         self.item_features = item_features
+        self.ndcg_by_listener: dict = {}
 
-    def __call__(self, recs: np.ndarray) -> dict:
+    def __call__(self, recs: np.ndarray, key=None) -> dict:
+        """Metrics by cut-off; with ``key``, each cut-off's per-listener NDCG is kept in ``ndcg_by_listener[key]``."""
         out = {}
         for k in self.ks:
             out[k] = ranking_metrics(recs, self.relevant, k, popularity=self.popularity,
-                                     n_listeners=self.n_listeners, item_features=self.item_features)
+                                     n_listeners=self.n_listeners, item_features=self.item_features,
+                                     per_listener=True)
             del out[k]["users"]  # recorded once, in the protocol
+            self.ndcg_by_listener.setdefault(key, {})[k] = out[k].pop("ndcg_by_listener")
         return out
 
 

@@ -12,6 +12,7 @@ said otherwise; ``rec_k`` is the top-k list, ``rel`` the held-out set)::
     coverage@k   = |union of all rec_k| / n_tracks                 (catalogue coverage)
     novelty@k    = mean over recommended tracks of -log2(p_j),
                    p_j = max(listeners_j, 1) / n_listeners        (training listeners; bits)
+    new_share@k  = share of the recommended tracks with no training listener (never played)
     diversity@k  = mean over lists of the mean over pairs of 1 - cos(x_i, x_j)
                    on the content rows x (intra-list diversity; 1 for unrelated tracks)
 """
@@ -28,11 +29,12 @@ __all__ = ["METRICS", "ranking_metrics", "precision_at_k", "recall_at_k", "ndcg_
            "hit_rate_at_k", "catalogue_coverage", "novelty", "intra_list_diversity"]
 
 #: Keys of the dict returned by :func:`ranking_metrics`, in display order.
-METRICS = ("precision", "recall", "ndcg", "map", "hit_rate", "coverage", "novelty", "diversity")
+METRICS = ("precision", "recall", "ndcg", "map", "hit_rate", "coverage", "novelty", "new_share", "diversity")
 
 
 def ranking_metrics(recommended, relevant: sp.spmatrix, k: int = 10, *, popularity=None,
-                    n_listeners: int | None = None, item_features: sp.spmatrix | None = None) -> dict:
+                    n_listeners: int | None = None, item_features: sp.spmatrix | None = None,
+                    per_listener: bool = False) -> dict:
     """All ranking metrics of top-k lists in one pass (definitions in the module docstring).
 
     Parameters
@@ -54,8 +56,9 @@ def ranking_metrics(recommended, relevant: sp.spmatrix, k: int = 10, *, populari
     -------
     dict
         ``precision, recall, ndcg, map, hit_rate, coverage`` and, when their
-        inputs are given, ``novelty`` and ``diversity`` (floats), plus ``users``
-        (number of users averaged over, int).
+        inputs are given, ``novelty``, ``new_share`` and ``diversity`` (floats), plus ``users``
+        (number of users averaged over, int); with ``per_listener``, also
+        ``ndcg_by_listener``, shape (users,), in the row order of ``relevant``.
     """
     k = check_k(k)
     recommended = np.asarray(recommended, dtype=np.int64)
@@ -81,10 +84,11 @@ def ranking_metrics(recommended, relevant: sp.spmatrix, k: int = 10, *, populari
     n_hits = hits.sum(axis=1)
     precision_at_r = np.cumsum(hits, axis=1) / np.arange(1, k + 1)
     valid = recs[recs >= 0]
+    ndcg = (hits * discount).sum(axis=1) / ideal
     out = {
         "precision": float(np.mean(n_hits / k)),
         "recall": float(np.mean(n_hits / n_relevant)),
-        "ndcg": float(np.mean((hits * discount).sum(axis=1) / ideal)),
+        "ndcg": float(np.mean(ndcg)),
         "map": float(np.mean((precision_at_r * hits).sum(axis=1) / np.minimum(k, n_relevant))),
         "hit_rate": float(np.mean(n_hits > 0)),
         "coverage": float(np.unique(valid).size / n_tracks),
@@ -96,7 +100,11 @@ def ranking_metrics(recommended, relevant: sp.spmatrix, k: int = 10, *, populari
             if valid.size else 0.0
     if item_features is not None:
         out["diversity"] = _intra_list_diversity(recs, item_features)
+    if popularity is not None:
+        out["new_share"] = float(np.mean(popularity[valid] == 0)) if valid.size else 0.0
     out["users"] = int(len(users))
+    if per_listener:
+        out["ndcg_by_listener"] = ndcg
     return out
 
 

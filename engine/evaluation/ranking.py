@@ -18,7 +18,7 @@ from ..collab_cache import gather_cost
 from ..cold_start import ContentNeighbours
 from ..collaborative import CollaborativeModel
 from ..errors import InvalidParameterError
-from ..hybrid import CONSTANT_RANGE, history_weights
+from ..hybrid import HybridScorer, history_weights
 from .._validation import check_k
 from .split import Split
 
@@ -45,79 +45,6 @@ def rank_popular(split: Split, users, k: int) -> np.ndarray:
         ranked = head[~np.isin(head, seeds)][:k]
         out[row, :len(ranked)] = ranked
     return out
-
-
-def _tie_rank(popularity: np.ndarray) -> np.ndarray:
-    """Position of each track in the tie-break order: more listeners first, then catalogue order."""
-    order = np.lexsort((np.arange(len(popularity)), -popularity))
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    return rank
-
-
-# The block helpers below hold a block of listeners as the *columns* of an
-# (n_tracks, n_listeners) array: the collaborative product comes out in that
-# layout, and every reduction then runs over contiguous rows.
-def _block_top(scores: np.ndarray, k: int, tie_rank: np.ndarray, chunk: int = 64) -> np.ndarray:
-    """Top-``k`` tracks of each column by (score desc, listeners desc, index asc), shape (n_columns, k).
-
-    ``scores`` is (n_tracks, n_columns) with ``-inf`` at excluded tracks;
-    columns with fewer than ``k`` finite scores are padded with ``-1``. The
-    k-th largest of a column's group maxima bounds its k-th score from below,
-    so only the tracks at or above it (the top k and every tie) are sorted.
-    """
-    n, n_cols = scores.shape
-    out = np.full((n_cols, k), -1, dtype=np.int64)
-    full = n - n % chunk
-    # Strided groups: group j holds tracks j, j + n//chunk, ... (one fast pass over the rows).
-    maxima = scores[:full].reshape(chunk, -1, n_cols).max(axis=0) if full else np.empty((0, n_cols))
-    if full < n:
-        maxima = np.vstack((maxima, scores[full:].max(axis=0, keepdims=True)))
-    width = maxima.shape[0]
-    bound = np.partition(maxima, width - k, axis=0)[width - k] if k <= width else np.full(n_cols, -np.inf)
-    # A column with fewer than k finite scores has bound -inf: keep only its finite scores.
-    bound = np.where(np.isfinite(bound), bound, np.nextafter(-np.inf, 0.0))
-    tracks, cols = np.nonzero(scores >= bound)
-    values = scores[tracks, cols]
-    order = np.lexsort((tie_rank[tracks], -values, cols))
-    tracks, cols = tracks[order], cols[order]
-    first = np.searchsorted(cols, np.arange(n_cols))
-    position = np.arange(len(cols)) - first[cols]
-    keep = position < k
-    out[cols[keep], position[keep]] = tracks[keep]
-    return out
-
-
-def _minmax_columns(values: np.ndarray, excluded: np.ndarray, filler: np.ndarray) -> np.ndarray:
-    """Each column rescaled to [0, 1] over its candidates, 0 where constant (as ``engine.hybrid`` normalises).
-
-    ``excluded`` holds flat indices of the excluded entries and ``filler`` the
-    flat index of a candidate of the same column; excluded entries are
-    overwritten with it so that plain minima and maxima see candidates only.
-    ``values`` is modified in place and returned normalised.
-    """
-    values.flat[excluded] = values.flat[filler]
-    lo = values.min(axis=0)
-    hi = values.max(axis=0)
-    flat = hi - lo <= CONSTANT_RANGE * np.maximum(1.0, np.abs(hi))  # engine.hybrid.component_range
-    values -= lo
-    values /= np.where(flat, 1.0, hi - lo)
-    np.clip(values, 0.0, 1.0, out=values)
-    values[:, flat] = 0.0
-    return values
-
-
-def _exclusions(profiles: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-    """Flat (track, column) indices of each listener's played tracks and of the listener's first candidate."""
-    n_cols, n = profiles.shape
-    lengths = np.diff(profiles.indptr)
-    cols = np.repeat(np.arange(n_cols, dtype=np.int64), lengths)
-    # Sorted distinct tracks: the first candidate is the number of leading tracks 0, 1, 2, ...
-    position = np.arange(profiles.nnz) - np.repeat(profiles.indptr[:-1], lengths)
-    fillers = np.bincount(cols, weights=profiles.indices == position, minlength=n_cols).astype(np.int64)
-    if np.any(fillers >= n):
-        raise InvalidParameterError("a test listener has played every track: nothing left to recommend")
-    return profiles.indices.astype(np.int64) * n_cols + cols, fillers[cols] * n_cols + cols
 
 
 class _SharedRows:
@@ -151,16 +78,20 @@ class _SharedRows:
             list(pool.map(fill, parts))
 
 
-def _collab_columns(model, profiles: sp.csr_matrix, shared: _SharedRows | None, n_threads: int = 2) -> np.ndarray:
-    """Collaborative scores of a block of listeners, dense (n_tracks, n_listeners), C-ordered.
+def _collab_rows(model, profiles: sp.csr_matrix, shared: _SharedRows | None, cold, n_threads: int = 2) -> np.ndarray:
+    """Collaborative scores of a block of listeners, dense (n_listeners, n_tracks), cold tracks estimated.
 
-    Column ``u`` is ``sum_i w_ui s(i, .)``, the sum :meth:`CollaborativeModel.scores`
-    forms for one listener: compiled, a listener per thread at a time, with the
-    rows of shared seeds added from ``shared``. A truncated model (evaluation
-    only) is one sparse product ``(profiles @ S).T``.
+    Row ``u`` is ``sum_i w_ui s(i, .)``, the sum :meth:`CollaborativeModel.scores`
+    forms for one listener: compiled, half the listeners per thread, with the
+    rows of shared seeds added from ``shared``; then the estimates of the
+    tracks nobody played (``cold``, :meth:`ContentNeighbours.estimate`). A
+    truncated model (evaluation only) is one sparse product ``profiles @ S``.
     """
     if hasattr(model, "similarity_"):
-        return np.asarray(model.similarity_.T.tocsr() @ np.ascontiguousarray(profiles.T.toarray()))
+        out = np.ascontiguousarray((profiles @ model.similarity_).toarray())
+        for row in out if cold is not None else ():
+            cold.estimate(row)
+        return out
     left, right = model.left_, model.right_
     out = np.zeros(profiles.shape)
     bounds = np.linspace(0, profiles.shape[0], n_threads + 1).astype(np.int64)
@@ -172,10 +103,12 @@ def _collab_columns(model, profiles: sp.csr_matrix, shared: _SharedRows | None, 
             profile_scores(left.indptr, left.indices, left.data, right.indptr, right.indices, right.data,
                            block.indptr, block.indices, block.data, shared.slot, shared.rows,
                            np.zeros(left.shape[1]), out[lo:hi])
+            for row in out[lo:hi] if cold is not None else ():
+                cold.estimate(row)
 
     with ThreadPoolExecutor(max_workers=n_threads) as pool:
         list(pool.map(part, range(n_threads)))
-    return np.ascontiguousarray(out.T)
+    return out
 
 
 def _profiles(train_by_user: sp.csr_matrix, users: np.ndarray) -> sp.csr_matrix:
@@ -190,37 +123,18 @@ def _profiles(train_by_user: sp.csr_matrix, users: np.ndarray) -> sp.csr_matrix:
     return profiles
 
 
-def _block(train_by_user: sp.csr_matrix, chunk: np.ndarray, content=None):
-    """Profiles (normalised history weights), exclusions and normalised content scores of a block of listeners."""
-    n_tracks = train_by_user.shape[1]
-    profiles = _profiles(train_by_user, chunk)
-    excluded, filler = _exclusions(profiles)
-    content_norm = np.zeros((n_tracks, len(chunk))) if content is not None else None
-    for offset in range(len(chunk) if content is not None else 0):
-        lo, hi = profiles.indptr[offset], profiles.indptr[offset + 1]
-        if hi > lo:
-            content_norm[:, offset] = content.similarity(profiles.indices[lo:hi].astype(np.int64),
-                                                         profiles.data[lo:hi])
-    if content is not None:
-        _minmax_columns(content_norm, excluded, filler)
-    return profiles, excluded, filler, content_norm
-
-
-def rank_hybrid(content, models: dict, split: Split, users, alphas: dict, k: int,
-                block_entries: int = 8_000_000, cold: ContentNeighbours | None = None,
-                on_progress=None) -> dict:
+def rank_hybrid(content, models: dict, split: Split, users, alphas: dict, k: int, block: int = 128,
+                cold: ContentNeighbours | None = None, on_progress=None) -> dict:
     """Top-``k`` lists of the engine's hybrid scoring for each model and alpha.
 
     For every listener: seeds = training history, weights =
-    :func:`history_weights`, candidates = every track not played in training,
-    then the formula of :mod:`engine.hybrid` (both components min-max
-    normalised over the candidates, blended by alpha, ties by listeners then
-    catalogue position), as ``Recommender.recommend_for_user`` ranks on a
-    served artifact set. Listeners are processed in blocks: the collaborative
-    scores of a block by the compiled gather (:func:`_collab_columns`, rows of
-    seeds many listeners share formed once per model), the content scores by
-    ``content.similarity`` one listener at a time, then every alpha from the
-    same two score arrays.
+    :func:`history_weights`, candidates = every track not played in training;
+    the component scores are formed in bulk (content once per listener, the
+    collaborative sums of a block of listeners in compiled code, rows of seeds
+    many listeners share formed once per model) and ranked by the production
+    scorer, :meth:`engine.hybrid.HybridScorer.top`, at every alpha: the same
+    normalisation, blend and tie rule as ``Recommender.recommend_for_user``
+    on a served artifact set.
 
     Parameters
     ----------
@@ -233,49 +147,46 @@ def rank_hybrid(content, models: dict, split: Split, users, alphas: dict, k: int
     alphas : dict of str to tuple of float
         The alphas to rank at, per model name.
     k : int
-    block_entries : int, default 8_000_000
-        Listeners per (inner) block are chosen so its dense scores stay below this many entries.
+    block : int, default 128
+        Listeners whose scores are formed at once (memory: ``2 * block * n_tracks`` float64).
     cold : ContentNeighbours, optional
         Fitted on this split's training listeners: the listening scores of the
         tracks nobody played in training are estimated from their content
         neighbours, as the engine does (:mod:`engine.cold_start`). Without it they score 0.
     on_progress : callable, optional
-        Called with the number of listeners of each block ranked (per model).
+        Called with the number of listeners of each block ranked (once per model).
 
     Returns
     -------
     dict of (str, float) to ndarray of shape (n_users, k), int64
         ``-1`` pads lists of listeners with fewer than ``k`` candidates.
     """
-    popularity = np.diff(split.train.indptr).astype(np.float64)
-    tie_rank = _tie_rank(popularity)
+    popularity = np.diff(split.train.indptr)
     train_by_user = to_csr32(split.train.T.tocsr())
     n_tracks = train_by_user.shape[1]
     users = np.asarray(users, dtype=np.int64)
     out = {(name, a): np.full((len(users), k), -1, dtype=np.int64) for name in models for a in alphas[name]}
-    size = int(max(1, min(256, block_entries // n_tracks)))
-    all_profiles = _profiles(train_by_user, users)
-    for name, model in models.items():
-        with_content = any(a > 0 for a in alphas[name])
-        shared = None if hasattr(model, "similarity_") else _SharedRows(model, all_profiles)
-        for start in range(0, len(users), size):
-            chunk = users[start:start + size]
-            collab = _collab_columns(model, all_profiles[start:start + size], shared)
-            if cold is not None:
-                cold.estimate_columns(collab)
-            profiles, excluded, filler, content_norm = _block(train_by_user, chunk,
-                                                              content if with_content else None)
-            collab_norm = _minmax_columns(collab, excluded, filler)
-            for a in alphas[name]:
-                if a == 0.0:  # 0 * content + 1 * collab is collab exactly
-                    scores = collab_norm.copy()
-                else:
-                    scores = a * content_norm
-                    scores += (1.0 - a) * collab_norm
-                scores.flat[excluded] = -np.inf
-                out[(name, a)][start:start + len(chunk)] = _block_top(scores, k, tie_rank)
+    profiles = _profiles(train_by_user, users)
+    with_content = any(a > 0 for name in models for a in alphas[name])
+    scorers = {name: HybridScorer(content, model, popularity) for name, model in models.items()}
+    shared = {name: None if hasattr(model, "similarity_") else _SharedRows(model, profiles)
+              for name, model in models.items()}
+    no_content = np.zeros(n_tracks)
+    for start in range(0, len(users), block):
+        rows = profiles[start:start + block]
+        content_rows = [content.similarity(rows.indices[rows.indptr[r]:rows.indptr[r + 1]].astype(np.int64),
+                                           rows.data[rows.indptr[r]:rows.indptr[r + 1]]) if with_content
+                        else no_content for r in range(rows.shape[0])]
+        for name, model in models.items():
+            collab = _collab_rows(model, rows, shared[name], cold)
+            for r in range(rows.shape[0]):
+                excluded = rows.indices[rows.indptr[r]:rows.indptr[r + 1]].astype(np.int64)
+                raw = scorers[name].scores_from(content_rows[r], collab[r], excluded)
+                for a in alphas[name]:
+                    top = scorers[name].top(raw, a, k)
+                    out[(name, a)][start + r, :len(top)] = top
             if on_progress is not None:
-                on_progress(len(chunk))
+                on_progress(rows.shape[0])
     return out
 
 
