@@ -248,7 +248,8 @@ def evaluate(tracks: pd.DataFrame, plays, user_ids, raw: Path | None = None, *, 
     user_tags = pd.read_csv(user_tags_path, dtype=str, keep_default_na=False) \
         if user_tags_path is not None and user_tags_path.is_file() else None
     content, tags_report = _split_content(tracks, user_ids, user_tags, split, block_weights)
-    new_release, new_release_tags = _new_release_data(tracks, plays, user_ids, user_tags, seed, block_weights)
+    new_release, new_release_tags = _new_release_data(tracks, plays, user_ids, user_tags, seed, block_weights,
+                                                      None if user_tags is not None else content)
     comparison = compare_methods(split, content, candidates or CANDIDATES, choose_defaults, alphas=alphas,
                                  max_users=max_listeners, seed=seed, neighbourhoods=neighbourhoods,
                                  new_release=new_release)
@@ -273,8 +274,11 @@ def _split_content(tracks: pd.DataFrame, user_ids, user_tags: pd.DataFrame | Non
     return build_content(content_tracks, block_weights)[1], report
 
 
-def _new_release_data(tracks, plays, user_ids, user_tags, seed: int, block_weights):
-    """``(NewReleaseData, tags report)`` of the new-release protocol; ``(None, None)`` when it cannot run."""
+def _new_release_data(tracks, plays, user_ids, user_tags, seed: int, block_weights, content=None):
+    """``(NewReleaseData, tags report)`` of the new-release protocol; ``(None, None)`` when it cannot run.
+
+    ``content``: the warm split's content index, when it does not depend on the split (no user tags).
+    """
     try:
         split = new_release_split(plays, NEW_RELEASE_SHARE, NEW_RELEASE_MIN_LISTENERS, seed=seed)
     except InvalidParameterError as exc:
@@ -284,6 +288,8 @@ def _new_release_data(tracks, plays, user_ids, user_tags, seed: int, block_weigh
         log.warning("new-release protocol skipped: only %d test listeners", len(split.test_users))
         return None, None
     log.info("new-release split: %s", split.summary())
+    if content is not None:
+        return NewReleaseData(split, content), None
     content, report = _split_content(tracks, user_ids, user_tags, split, block_weights)
     return NewReleaseData(split, content), report
 

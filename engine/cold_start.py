@@ -66,8 +66,9 @@ class ContentNeighbours:
         self.n_neighbours = check_k(n_neighbours, name="n_neighbours")
         self.n_threads = check_k(n_threads, name="n_threads")
 
-    def fit(self, content, listeners) -> "ContentNeighbours":
-        """Find the neighbours of every track with ``listeners == 0``.
+    def fit(self, content, listeners, tracks=None, candidates: "ContentNeighbours | None" = None
+            ) -> "ContentNeighbours":
+        """Find the neighbours with listeners of every track with ``listeners == 0`` (or of ``tracks``).
 
         Parameters
         ----------
@@ -75,17 +76,32 @@ class ContentNeighbours:
             Content similarity over all ``n_tracks`` tracks.
         listeners : array-like of shape (n_tracks,)
             Listeners per track (training listeners in an evaluation).
+        tracks : array-like of int, optional
+            The tracks to find neighbours for (default: those without listeners); a
+            track is never its own neighbour. Such a table serves as ``candidates``.
+        candidates : ContentNeighbours, optional
+            A deeper search (more neighbours) on the same content, for a superset
+            of these tracks, among a superset of the tracks with listeners (the
+            same data before a split took listening away). Each row is then its
+            first ``m`` candidates that still have listeners, which is what a
+            fresh search finds; only a row left with fewer is searched again.
         """
         listeners = np.asarray(listeners)
         if listeners.shape != (content.n_tracks,):
             raise InvalidParameterError(f"listeners must have shape ({content.n_tracks},), got {listeners.shape}")
         warm = listeners > 0
-        self.rows_ = np.flatnonzero(~warm).astype(np.int64)
+        self.rows_ = np.flatnonzero(~warm).astype(np.int64) if tracks is None else \
+            np.unique(np.asarray(tracks, dtype=np.int64))
         m = self.n_neighbours
         self.neighbours_ = np.zeros((len(self.rows_), m), dtype=np.int32)
         self.weights_ = np.zeros((len(self.rows_), m), dtype=np.float32)
-        if len(self.rows_) and warm.any():
-            chunks = np.array_split(np.arange(len(self.rows_)), self.n_threads)
+        self.similarity_ = np.zeros((len(self.rows_), m))
+        self.found_ = np.zeros(len(self.rows_), dtype=np.int64)
+        search = np.arange(len(self.rows_))
+        if candidates is not None:
+            search = self._from_candidates(candidates, warm)
+        if len(search) and warm.any():
+            chunks = np.array_split(search, self.n_threads)
             with ThreadPoolExecutor(max_workers=self.n_threads) as pool:
                 list(pool.map(lambda chunk: self._fit_rows(content, warm, chunk), chunks))
         self._index(content.n_tracks)
@@ -93,16 +109,41 @@ class ContentNeighbours:
 
     def _fit_rows(self, content, warm: np.ndarray, positions: np.ndarray) -> None:
         m = self.n_neighbours
-        index, value = np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.float64)
+        index, value = np.zeros(m + 1, dtype=np.int64), np.zeros(m + 1, dtype=np.float64)
         one = np.ones(1)
         for position in positions:
+            track = self.rows_[position]
             similarity = content.similarity(self.rows_[position:position + 1], one)
-            found = best_among(similarity, warm, m, index, value)
-            positive = np.maximum(value[:found], 0.0)
-            total = positive.sum()
-            self.neighbours_[position, :found] = index[:found]
-            if total > 0:
-                self.weights_[position, :found] = positive / total
+            found = best_among(similarity, warm, m + 1, index, value)  # one more: the track may be its own
+            keep = index[:found] != track
+            self._set_row(position, index[:found][keep][:m], value[:found][keep][:m])
+
+    def _set_row(self, position: int, neighbours: np.ndarray, similarity: np.ndarray) -> None:
+        found = len(neighbours)
+        self.neighbours_[position, :found] = neighbours
+        self.similarity_[position, :found] = similarity
+        self.found_[position] = found
+        positive = np.maximum(similarity, 0.0)
+        total = positive.sum()
+        if total > 0:
+            self.weights_[position, :found] = positive / total
+
+    def _from_candidates(self, candidates: "ContentNeighbours", warm: np.ndarray) -> np.ndarray:
+        """Fill the rows a deeper search settles; returns the positions that need a search of their own."""
+        m = self.n_neighbours
+        slots = candidates._slot[self.rows_]
+        if (slots < 0).any() or candidates.n_neighbours < m:
+            raise InvalidParameterError("candidates must be a deeper search over a superset of these tracks")
+        again = []
+        for position, slot in enumerate(slots.tolist()):
+            found = int(candidates.found_[slot])
+            neighbours = candidates.neighbours_[slot, :found]
+            still = warm[neighbours]
+            if still.sum() >= m or found < candidates.n_neighbours:  # complete: nothing beyond the list
+                self._set_row(position, neighbours[still][:m], candidates.similarity_[slot, :found][still][:m])
+            else:
+                again.append(position)
+        return np.asarray(again, dtype=np.int64)
 
     def _index(self, n_tracks: int) -> None:
         self.n_tracks_ = int(n_tracks)

@@ -122,16 +122,18 @@ def _intra_list_diversity(recs: np.ndarray, item_features: sp.spmatrix) -> float
     """Mean over lists of the mean pairwise cosine distance of the listed tracks' content rows.
 
     With unit rows ``x``, the sum over ordered pairs ``i != j`` of ``cos(i, j)``
-    is ``|sum_i x_i|^2 - sum_i |x_i|^2``: two sparse products for all lists at once.
+    is ``|sum_i x_i|^2 - sum_i |x_i|^2``: two sparse products for all lists at once,
+    over the rows of the listed tracks only.
     """
-    features = sp.csr_matrix(item_features, dtype=np.float64)
+    valid = recs >= 0
+    listed, position = np.unique(recs[valid], return_inverse=True)
+    features = sp.csr_matrix(sp.csr_matrix(item_features)[listed], dtype=np.float64)
     norms = np.sqrt(np.asarray(features.multiply(features).sum(axis=1)).ravel())
     unit = sp.csr_matrix(sp.diags(safe_inverse(norms)) @ features)
     unit_norm2 = np.asarray(unit.multiply(unit).sum(axis=1)).ravel()  # 1, or 0 for an empty row
-    valid = recs >= 0
     lengths = valid.sum(axis=1)
     rows = np.repeat(np.arange(len(recs)), lengths)
-    member = sp.csr_matrix((np.ones(len(rows)), (rows, recs[valid])), shape=(len(recs), features.shape[0]))
+    member = sp.csr_matrix((np.ones(len(rows)), (rows, position)), shape=(len(recs), len(listed)))
     totals = member @ unit
     pair_sum = np.asarray(totals.multiply(totals).sum(axis=1)).ravel() - member @ unit_norm2
     scored = lengths >= 2

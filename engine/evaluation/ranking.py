@@ -36,7 +36,7 @@ def rank_popular(split: Split, users, k: int) -> np.ndarray:
     Ties: catalogue order. ``-1`` pads when fewer tracks are left.
     """
     popularity = np.diff(split.train.indptr).astype(np.float64)
-    train_by_user = to_csr32(split.train.T.tocsr())
+    train_by_user = split.train_by_user
     order = np.lexsort((np.arange(len(popularity)), -popularity))
     out = np.full((len(users), k), -1, dtype=np.int64)
     for row, user in enumerate(np.asarray(users, dtype=np.int64)):
@@ -162,7 +162,7 @@ def rank_hybrid(content, models: dict, split: Split, users, alphas: dict, k: int
         ``-1`` pads lists of listeners with fewer than ``k`` candidates.
     """
     popularity = np.diff(split.train.indptr)
-    train_by_user = to_csr32(split.train.T.tocsr())
+    train_by_user = split.train_by_user
     n_tracks = train_by_user.shape[1]
     users = np.asarray(users, dtype=np.int64)
     out = {(name, a): np.full((len(users), k), -1, dtype=np.int64) for name in models for a in alphas[name]}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -42,6 +43,11 @@ class Split:
     min_items: int
     protocol: str = "warm"
     held_out_tracks: np.ndarray | None = None
+
+    @cached_property
+    def train_by_user(self) -> sp.csr_matrix:
+        """``train`` transposed, (n_users, n_tracks) CSR: each listener's training history (formed once)."""
+        return to_csr32(self.train.T.tocsr())
 
     def is_held_out(self, users, tracks) -> np.ndarray:
         """Whether each (listener, track) pair is held out, as a bool array.
