@@ -31,7 +31,7 @@ import pandas as pd
 
 from engine.evaluation import ALPHA_GRID, Split, compare_methods, train_test_split
 from engine.errors import InputDataError
-from engine.views import EVALUATION_FILE  # noqa: F401  (the file name inside an artifact set)
+from engine.schema import EVALUATION_FILE  # noqa: F401  (the file name inside an artifact set)
 
 from . import settings
 from .features import build_content
