@@ -20,6 +20,7 @@ come from the listeners).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -30,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from engine.evaluation import ALPHA_GRID, Split, compare_methods, train_test_split
+from engine.collaborative import CollaborativeModel
 from engine.errors import InputDataError
 from engine.schema import EVALUATION_FILE  # noqa: F401  (the file name inside an artifact set)
 
@@ -50,8 +52,7 @@ LARGE_ROWS = 2_000_000
 #: Below this many test listeners the metrics are noise: the stage is skipped and says so.
 MIN_TEST_LISTENERS = 20
 #: Keys of a refresh config that describe the collaborative model (the rest: ``alpha``).
-COLLABORATIVE_KEYS = ("weighting", "similarity", "beta", "exponent", "popularity_shift", "seed_shrink",
-                      "right_weighting", "k1", "b", "asymmetry")
+COLLABORATIVE_KEYS = tuple(option.name for option in dataclasses.fields(CollaborativeModel))
 #: Neighbourhood sizes measured on the best collaborative model (evaluation only: the engine is exact).
 NEIGHBOURHOODS = (50, 200, 1000)
 
