@@ -1,4 +1,4 @@
-"""The input schema of the two CSV files and the names shared by build and engine."""
+"""The input schema of the two CSV files and the names shared by build, engine and dashboard."""
 from __future__ import annotations
 
 CATALOGUE_COLUMNS = (
