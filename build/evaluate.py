@@ -23,6 +23,7 @@ come from the listeners).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -32,10 +33,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from engine.collaborative import CollaborativeModel
 from engine.errors import InputDataError, InvalidParameterError
 from engine.evaluation import (ALPHA_GRID, NewReleaseData, Split, compare_methods, new_release_split,
                                train_test_split)
-from engine.views import EVALUATION_FILE  # noqa: F401  (the file name inside an artifact set)
+from engine.schema import EVALUATION_FILE  # noqa: F401  (the file name inside an artifact set)
 
 from . import settings
 from .features import build_content
@@ -54,8 +56,7 @@ LARGE_ROWS = 2_000_000
 #: Below this many test listeners the metrics are noise: the stage is skipped and says so.
 MIN_TEST_LISTENERS = 20
 #: Keys of a refresh config that describe the collaborative model (the rest: ``alpha``).
-COLLABORATIVE_KEYS = ("weighting", "similarity", "beta", "exponent", "popularity_shift", "seed_shrink",
-                      "right_weighting", "k1", "b", "asymmetry")
+COLLABORATIVE_KEYS = tuple(option.name for option in dataclasses.fields(CollaborativeModel))
 #: Neighbourhood sizes measured on the best collaborative model (evaluation only: the engine is exact).
 NEIGHBOURHOODS = (50, 200, 1000)
 #: Catalogue coverage@k a default must reach (scaled by the list slots a sample has, see choose_defaults).

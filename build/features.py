@@ -14,8 +14,6 @@ def build_content(tracks: pd.DataFrame, block_weights: dict | None = None) -> tu
     """Fit the content blocks on the cleaned catalogue and index every track."""
     features = ContentFeatures(block_weights=block_weights).fit(tracks)
     index = features.transform_index(tracks)
-    absent = sorted(set(("tags", "audio", "artist", "era", "genre", "key", "mode", "time_signature"))
-                    - set(index.block_names))
     log.info("content: %d features in blocks %s; absent blocks %s", features.n_features_,
-             index.block_names, absent or "none")
+             index.block_names, index.absent_blocks or "none")
     return features, index

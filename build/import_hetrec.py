@@ -8,8 +8,8 @@ with invented numbers.
 
 Outputs in ``--out``:
 
-- ``Music Info.csv``: the 21 catalogue columns (``CATALOGUE_COLUMNS``).
-- ``User Listening History.csv``: ``track_id,user_id,playcount``.
+- ``Music Info.csv``: the catalogue columns (:data:`engine.schema.CATALOGUE_COLUMNS`).
+- ``User Listening History.csv``: :data:`engine.schema.LISTENING_COLUMNS` (``track_id,user_id,playcount``).
 - ``User Tags.csv``: ``user_id,track_id,tag``, one row for each cleaned tag
   assignment. Evaluation rebuilds tags from it without the held-out listener's
   own tagging.
@@ -31,19 +31,13 @@ import pandas as pd
 
 from build import settings
 from engine.logs import configure_logging
+from engine.schema import CATALOGUE_COLUMNS, LISTENING_COLUMNS
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_SRC = settings.PROJECT_ROOT.parent / "shared" / "data" / "hetrec2011-lastfm-2k"
 USER_TAGS_FILE = "User Tags.csv"
 
-CATALOGUE_COLUMNS = [
-    "track_id", "name", "artist", "spotify_preview_url", "spotify_id", "tags", "genre",
-    "year", "duration_ms", "danceability", "energy", "key", "loudness", "mode",
-    "speechiness", "acousticness", "instrumentalness", "liveness", "valence", "tempo",
-    "time_signature",
-]
-LISTENING_COLUMNS = ["track_id", "user_id", "playcount"]
 USER_TAGS_COLUMNS = ["user_id", "track_id", "tag"]
 
 # The source files as published (artists.dat is UTF-8, tags.dat latin-1).
@@ -206,7 +200,7 @@ def import_hetrec(src: Path | str, out: Path | str, tags_per_artist: int = 10) -
 
     _write_csvs(out, {
         settings.CATALOGUE_FILE: catalogue,
-        settings.LISTENING_FILE: listening,
+        settings.LISTENING_FILE: listening[list(LISTENING_COLUMNS)],
         USER_TAGS_FILE: user_tags[USER_TAGS_COLUMNS],
     })
     report = ImportReport(
@@ -384,13 +378,13 @@ def _top_tags(user_tags: pd.DataFrame, n: int) -> pd.Series:
         .sort_values(["artist_id", "size", "tag_rank_id"], ascending=[True, False, True])
     )
     top = used.groupby("artist_id", sort=False).head(n)
-    # Summing "tag, " strings is the vectorised join; ", ".join per group is 10x slower.
+    # Summing "tag, " strings joins every artist's tags in one vectorised pass (no Python call per group).
     return (top["tag"] + ", ").groupby(top["artist_id"], sort=True).sum().str[:-2]
 
 
 def _catalogue(artists: pd.DataFrame, top_tags: pd.Series) -> pd.DataFrame:
     """Build the catalogue frame: one row per artist, audio and Spotify fields empty."""
-    catalogue = pd.DataFrame("", index=artists.index, columns=CATALOGUE_COLUMNS)
+    catalogue = pd.DataFrame("", index=artists.index, columns=list(CATALOGUE_COLUMNS))
     catalogue["track_id"] = artists["track_id"]
     catalogue["name"] = artists["name"]
     catalogue["artist"] = artists["name"]

@@ -1,12 +1,10 @@
-"""Build stage: the track x user play matrix and the collaborative model (math in engine.collaborative)."""
+"""Build stage: the track x user play matrix (the collaborative model fits on it in engine.collaborative)."""
 from __future__ import annotations
 
 import logging
 
 import numpy as np
 import scipy.sparse as sp
-
-from engine.collaborative import CollaborativeModel
 
 from .ingest import Listening
 
@@ -21,11 +19,3 @@ def play_matrix(listening: Listening, n_tracks: int) -> sp.csr_matrix:
     plays.sort_indices()
     return plays
 
-
-def build_collaborative(plays: sp.csr_matrix, weighting: str, similarity: str,
-                        beta: float) -> CollaborativeModel:
-    """Fit the collaborative model; its right matrix keeps the play matrix's pattern."""
-    model = CollaborativeModel(weighting=weighting, similarity=similarity, beta=beta).fit(plays)
-    log.info("collaborative: %s weighting, %s similarity, %d stored entries",
-             weighting, similarity, model.left_.nnz)
-    return model

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from engine import ArtifactError, Recommender
 from engine.artifacts import MANIFEST, resolve_artifact_dir
-from engine.views import load_evaluation
 
 from . import config, observability
+from .views import load_evaluation
 
 __all__ = ["Loaded", "RecommenderCache", "get_recommender", "get_loaded", "cache"]
 
@@ -106,7 +106,7 @@ class RecommenderCache:
         recommender.prepare_search()  # in the preloading master, so the workers share it
         digest = hashlib.sha256((directory / MANIFEST).read_bytes()).hexdigest()
         loaded = Loaded(observability.TimedRecommender(recommender), f"sha256:{digest}",
-                        load_evaluation(directory), key)
+                        load_evaluation(directory, recommender.manifest), key)
         observability.set_artifact_version(recommender.version, loaded.manifest_hash)
         log.info("loaded artifact set %s from %s in %.0f ms (evaluation: %s)", recommender.version, directory,
                  1000 * (time.perf_counter() - start), "yes" if loaded.evaluation else "no")

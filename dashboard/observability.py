@@ -22,6 +22,7 @@ import platform
 import time
 from contextlib import contextmanager
 
+import dash
 from flask import Flask, Response, g, request
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram,
                                generate_latest, multiprocess)
@@ -45,7 +46,6 @@ ARTIFACT_VERSION = Gauge("dashboard_artifact_version_info", "Loaded artifact set
 BUILD_INFO = Gauge("dashboard_build_info", "Build information (value 1).", ["git_sha", "python"],
                    multiprocess_mode="liveall")
 
-_PAGE_PATHS = {"/", "/explain", "/alpha", "/user", "/data"}
 _artifact_version = {"version": None}
 
 
@@ -68,9 +68,15 @@ def observe_query(name: str):
         QUERY_LATENCY.labels(name).observe(time.perf_counter() - start)
 
 
+def _page_paths() -> set[str]:
+    """The paths of the Dash pages, read from the page registry when asked: it fills while the app
+    imports its pages, after this module is imported."""
+    return {page["path"] for page in dash.page_registry.values()}
+
+
 def _endpoint(path: str) -> str:
     """A bounded label for a request path (page paths, Dash internals, or 'other')."""
-    if path in _PAGE_PATHS:
+    if path in _page_paths():
         return path
     if path.startswith("/_dash-update-component"):
         return "callback"

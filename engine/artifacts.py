@@ -111,7 +111,7 @@ def write_artifact_set(root: str | os.PathLike, version: str, arrays: dict[str, 
     arrays : dict of str to ndarray
         Numeric arrays (no object dtype); each becomes ``<name>.npy``.
     tracks : DataFrame
-        The track table, written as parquet.
+        The track table, written as an uncompressed Arrow IPC file (``tracks.arrow``).
     manifest : dict
         JSON-serialisable build information; ``schema_version``, ``version``,
         ``created_at`` and ``arrays`` are added here.

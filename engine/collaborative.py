@@ -67,8 +67,8 @@ def bm25_weight(plays: sp.csr_matrix, k1: float = 1.2, b: float = 0.75) -> sp.cs
     n_tracks = out.shape[0]
     tracks_per_user = np.bincount(out.indices, minlength=out.shape[1]).astype(np.float64)
     idf = np.log(n_tracks) - np.log1p(tracks_per_user)
-    row_sums = np.diff(out.indptr).astype(np.float64)
-    length_norm = (1.0 - b) + b * row_sums / max(row_sums.mean(), 1e-12)
+    listeners_per_track = np.diff(out.indptr).astype(np.float64)  # a track's "document length"
+    length_norm = (1.0 - b) + b * listeners_per_track / max(listeners_per_track.mean(), 1e-12)
     per_entry_norm = np.repeat(length_norm, np.diff(out.indptr))
     data = out.data.astype(np.float64)
     out.data = (data * (k1 + 1.0) / (k1 * per_entry_norm + data) * idf[out.indices]).astype(np.float32)
@@ -234,12 +234,12 @@ class CollaborativeModel:
     def shared_listeners(self, i: int, j: int) -> int:
         """Number of listeners who played both tracks."""
         left = self.left_
-        a = np.asarray(left.indices[left.indptr[i]:left.indptr[i + 1]])
-        b = np.asarray(left.indices[left.indptr[j]:left.indptr[j + 1]])
-        if a.size > b.size:
-            a, b = b, a
-        if a.size == 0:
+        shorter = np.asarray(left.indices[left.indptr[i]:left.indptr[i + 1]])
+        longer = np.asarray(left.indices[left.indptr[j]:left.indptr[j + 1]])
+        if shorter.size > longer.size:
+            shorter, longer = longer, shorter
+        if shorter.size == 0:
             return 0
         # Rows are sorted: look the shorter list up in the longer one.
-        found = np.minimum(np.searchsorted(b, a), b.size - 1)
-        return int(np.count_nonzero(b[found] == a))
+        found = np.minimum(np.searchsorted(longer, shorter), longer.size - 1)
+        return int(np.count_nonzero(longer[found] == shorter))

@@ -41,7 +41,7 @@ from ._sparse import concat_ranges, to_csr32
 from .errors import InvalidParameterError
 from .schema import AUDIO_FEATURES
 
-__all__ = ["Block", "ContentFeatures", "ContentIndex", "DEFAULT_BLOCK_WEIGHTS", "split_tags"]
+__all__ = ["Block", "BLOCK_NAMES", "ContentFeatures", "ContentIndex", "DEFAULT_BLOCK_WEIGHTS", "split_tags"]
 
 #: Default weights of the content blocks (renormalised over the blocks present).
 DEFAULT_BLOCK_WEIGHTS = {
@@ -54,6 +54,8 @@ DEFAULT_BLOCK_WEIGHTS = {
     "mode": 0.02,
     "time_signature": 0.02,
 }
+#: Every content block, in column order; a data set may lack some (:attr:`ContentIndex.absent_blocks`).
+BLOCK_NAMES = tuple(DEFAULT_BLOCK_WEIGHTS)
 _ONEHOT_SOURCES = {"key": "key", "mode": "mode", "time_signature": "time_signature",
                    "artist": "artist", "genre": "genre"}
 
@@ -197,7 +199,7 @@ class ContentFeatures:
             **{b: len(v) for b, v in self.vocabularies_.items()},
         }
         kinds = {"tags": "sparse", "audio": "dense", "era": "coded"}
-        present = [b for b in DEFAULT_BLOCK_WEIGHTS if widths[b] > 0 and weights.get(b, 0) > 0]
+        present = [b for b in BLOCK_NAMES if widths[b] > 0 and weights.get(b, 0) > 0]
         total = sum(weights[b] for b in present)
         self.blocks_, start = [], 0
         for name in present:
@@ -229,9 +231,6 @@ class ContentFeatures:
                 parts[f"{block.name}_codes"] = _category_codes(
                     self._onehot_values(tracks, block.name), self.vocabularies_[block.name])
         return ContentIndex(self.blocks_, len(tracks), parts)
-
-    def fit_transform(self, tracks: pd.DataFrame) -> sp.csr_matrix:
-        return self.fit(tracks).transform(tracks)
 
     def feature_names(self) -> list[str]:
         """Name of every column of the content matrix (``tag=rock``, ``audio=energy``, ...)."""
@@ -338,14 +337,20 @@ class ContentIndex:
         self._plan: _QueryPlan | None = None
 
     def prepare(self) -> "ContentIndex":
-        """Build the query structures now instead of on the first query (a few ms at full scale)."""
+        """Build the query structures now instead of on the first query."""
         if self._plan is None:
             self._plan = _QueryPlan(self)
         return self
 
     @property
     def block_names(self) -> list[str]:
+        """Names of the blocks present, in column order."""
         return [b.name for b in self.blocks]
+
+    @property
+    def absent_blocks(self) -> list[str]:
+        """Names of the blocks of :data:`BLOCK_NAMES` the data gave no columns (or no weight), sorted."""
+        return sorted(set(BLOCK_NAMES) - set(self.block_names))
 
     # ---------------------------------------------------------- queries
     def similarity(self, seeds, weights=None) -> np.ndarray:

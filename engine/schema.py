@@ -1,4 +1,4 @@
-"""The input schema of the two CSV files and the names shared by build and engine."""
+"""The input schema of the two CSV files and the names shared by build, engine and dashboard."""
 from __future__ import annotations
 
 CATALOGUE_COLUMNS = (
@@ -24,9 +24,12 @@ AUDIO_FEATURES = {
 CATEGORICAL_FEATURES = {"key": (0, 11), "mode": (0, 1), "time_signature": (0, 7)}
 OTHER_NUMERIC = {"year": (1000, 2100), "duration_ms": (1, 100_000_000)}
 
-#: Columns of the track table stored in the artifact set (tracks.parquet), in order.
+#: Columns of the track table stored in the artifact set (``tracks.arrow``, Arrow IPC), in order.
 TRACK_TABLE_COLUMNS = (
     "track_id", "name", "artist", "spotify_preview_url", "spotify_id", "tags", "genre", "year",
     "duration_ms", *AUDIO_FEATURES, "key", "mode", "time_signature",
     "n_listeners", "n_plays",
 )
+
+#: File name of the build's offline evaluation inside an artifact set (read by the dashboard).
+EVALUATION_FILE = "evaluation.json"

@@ -201,6 +201,7 @@ def test_a_block_absent_from_the_data_has_no_columns_and_no_weight():
     assert features.n_features_ == 5 == index.to_csr().shape[1]
     assert (tags.weight, artist.weight) == pytest.approx((0.7, 0.3))
     assert features.feature_names() == ["tag=jazz", "tag=pop", "tag=rock", "artist=a", "artist=b"]
+    assert index.absent_blocks == ["audio", "era", "genre", "key", "mode", "time_signature"]
 
 
 def test_weights_renormalise_over_present_blocks_and_sum_to_one():
@@ -229,6 +230,7 @@ def test_custom_block_weights_and_a_zero_weight_drops_the_block():
     rows = [track(0, artist="A", tags="rock", year=2000), track(1, artist="A", tags="pop", year=2000)]
     features, index, _ = fitted(rows, block_weights={"tags": 1.0, "artist": 3.0, "era": 0.0})
     assert [(b.name, b.weight) for b in features.blocks_] == [("tags", 0.25), ("artist", 0.75)]
+    assert "era" in index.absent_blocks  # present in the data, weighted 0
     assert sim(index, 0, 1) == pytest.approx(0.75, abs=1e-6)
 
 

@@ -1,4 +1,4 @@
-"""engine.views: the small reshapings the dashboard shows without further arithmetic."""
+"""dashboard.views: the small reshapings the dashboard shows without further arithmetic."""
 from __future__ import annotations
 
 import json
@@ -7,9 +7,11 @@ import math
 import pandas as pd
 import pytest
 
+from dashboard.views import (audio_profile, concat_sweeps, evaluation_rows, evaluation_table,
+                             listener_track_count, load_evaluation, model_comparison, most_popular,
+                             rank_trajectories, score_parts)
+from engine.artifacts import file_checksum
 from engine.recommender import AlphaSweep
-from engine.views import (audio_profile, concat_sweeps, evaluation_rows, evaluation_table, listener_track_count,
-                          load_evaluation, model_comparison, most_popular, rank_trajectories, score_parts)
 
 
 def test_audio_profile_puts_every_feature_on_its_range_from_0_to_1():
@@ -47,10 +49,11 @@ def test_concat_sweeps_refuses_different_seeds():
         concat_sweeps([AlphaSweep("s", (0.0,), (("a",),)), AlphaSweep("t", (1.0,), (("a",),))])
 
 
-def test_evaluation_rows_read_a_list_of_runs():
+def test_evaluation_rows_give_one_row_per_run_and_numeric_metric():
     evaluation = {"runs": [
         {"method": "hybrid", "alpha": 0.3, "k": 10, "metrics": {"ndcg@10": 0.2, "coverage": 0.1}},
-        {"method": "popularity", "k": 10, "ndcg@10": 0.08, "note": "text is skipped"},
+        {"method": "popularity", "k": 10, "metrics": {"ndcg": 0.08, "note": "text is skipped"}},
+        {"method": "content", "k": 10, "ndcg": 0.05},  # metrics outside "metrics": not what the build writes
     ]}
     assert evaluation_rows(evaluation) == [
         {"method": "hybrid", "alpha": 0.3, "k": 10.0, "metric": "ndcg@10", "value": 0.2},
@@ -65,15 +68,6 @@ def test_evaluation_rows_read_what_the_build_writes():
         {"method": "hybrid", "alpha": 0.3, "k": 20, "metrics": {"ndcg": 0.21, "coverage": 0.12, "users": 1500}}]}
     assert [(r["method"], r["alpha"], r["metric"], r["value"]) for r in evaluation_rows(evaluation)] == [
         ("popularity", None, "ndcg@10", 0.08), ("hybrid", 0.3, "ndcg@20", 0.21), ("hybrid", 0.3, "coverage@20", 0.12)]
-
-
-def test_evaluation_rows_read_runs_grouped_by_method():
-    evaluation = {"methods": {"hybrid": [{"alpha": 0.0, "metrics": {"ndcg@10": 0.1}},
-                                         {"alpha": 1.0, "metrics": {"ndcg@10": 0.2}}],
-                              "popularity": {"metrics": {"ndcg@10": 0.05}}}}
-    rows = evaluation_rows(evaluation)
-    assert [(r["method"], r["alpha"], r["value"]) for r in rows] == [
-        ("hybrid", 0.0, 0.1), ("hybrid", 1.0, 0.2), ("popularity", None, 0.05)]
 
 
 def test_no_evaluation_gives_no_rows():
@@ -100,6 +94,17 @@ def test_an_unreadable_evaluation_is_logged_and_ignored(tmp_path, caplog):
     (tmp_path / "evaluation.json").write_text("{not json")
     assert load_evaluation(tmp_path) is None
     assert "ignoring unreadable evaluation" in caplog.text
+
+
+def test_an_evaluation_that_does_not_match_the_manifest_is_logged_and_ignored(tmp_path, caplog):
+    path = tmp_path / "evaluation.json"
+    path.write_text(json.dumps({"runs": []}))
+    manifest = {"extra_files": {"evaluation.json": {"bytes": path.stat().st_size,
+                                                    "checksum": file_checksum(path, "sha1")}}}
+    assert load_evaluation(tmp_path, manifest) == {"runs": []}
+    path.write_text(json.dumps({"runs": [{"method": "hybrid", "alpha": 0.5, "metrics": {"ndcg": 0.99}}]}))
+    assert load_evaluation(tmp_path, manifest) is None
+    assert "does not match its checksum in the manifest" in caplog.text
 
 
 def test_most_popular_orders_by_listeners_then_catalogue_order():

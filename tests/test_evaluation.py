@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from build import demo_data
 from build.evaluate import CANDIDATES, choose_defaults, leak_free_tags, main as evaluate_main, settle_defaults
 from build.refresh import DEFAULT_CONFIG, refresh
+from dashboard.views import evaluation_rows, load_evaluation
 from engine import Recommender
 from engine.cold_start import ContentNeighbours
 from engine.collaborative import CollaborativeModel, bm25_weight, log_weight
@@ -30,7 +31,6 @@ from engine.evaluation import (
     hit_rate_at_k, history_weights, intra_list_diversity, map_at_k, ndcg_at_k, novelty,
     new_release_split, precision_at_k, rank_hybrid, rank_popular, ranking_metrics, recall_at_k, train_test_split)
 from engine.hybrid import HybridScorer
-from engine.views import evaluation_rows, load_evaluation
 from tests.helpers import catalogue_frame, tid, track, uid, write_raw
 
 # --------------------------------------------------------------------------
@@ -437,7 +437,7 @@ def evaluated_build(demo_raw, tmp_path_factory):
 
 def test_a_build_with_evaluation_writes_evaluation_json_and_takes_its_defaults(evaluated_build):
     rec = evaluated_build
-    evaluation = load_evaluation(rec.directory)
+    evaluation = load_evaluation(rec.directory, rec.manifest)  # checked against the manifest
     manifest = rec.manifest
     assert manifest["extra_files"]["evaluation.json"]["bytes"] > 0
     assert manifest["defaults"]["chosen_by"] == "evaluation"

@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+import numpy as np
 import psutil
 import pytest
 
@@ -79,7 +80,7 @@ KILLER = textwrap.dedent('''
         real_save, saved = np.save, []
         def save(*args, **kwargs):
             saved.append(args[0])
-            if len(saved) == 8:
+            if len(saved) == int(os.environ["ARRAYS_BEFORE_THE_KILL"]):
                 die()
             return real_save(*args, **kwargs)
         np.save = save
@@ -111,6 +112,8 @@ KILLER = textwrap.dedent('''
 #: Stages to kill on entry: the distributed one and the last before the write. No stage before ``write``
 #: touches the artifact root, so the others behave the same (the random kills below land anywhere).
 STAGES = ["ingest_listening", "statistics"]
+#: How many ``np.save`` calls the "half the arrays written" kill lets through.
+ARRAYS_BEFORE_THE_KILL = 8
 WRITE_POINTS = ["half the arrays written", "set complete, not renamed", "renamed, current not switched",
                 "new link made, not swapped", "pruning an old set"]
 
@@ -131,7 +134,7 @@ def run_build(raw: Path, root: Path, point: str | None = None, timeout: float = 
     """Start ``python -m build.refresh --force`` (with a planted SIGKILL at ``point``) in a process group."""
     command = [sys.executable, "-c", KILLER, point, "--raw", str(raw), "--out", str(root), "--force"] if point \
         else [sys.executable, "-m", "build.refresh", "--raw", str(raw), "--out", str(root), "--force"]
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "ARRAYS_BEFORE_THE_KILL": str(ARRAYS_BEFORE_THE_KILL)}
     return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, start_new_session=True)
 
@@ -171,6 +174,30 @@ def assert_recovers(raw: Path, root: Path, before: dict) -> str:
     return outcome
 
 
+def test_the_kill_points_are_where_the_build_really_goes(two_sets, tmp_path, monkeypatch):
+    """The stages named above are stages of the build (the last one right before the write), and the build
+    saves more arrays than the kill lets through -- else the kills below would not land where they say."""
+    import build.refresh as build_refresh
+
+    raw, _ = two_sets
+    stages, saves, real_stage, real_save = [], [], build_refresh.StageTimer.stage, np.save
+
+    def stage(self, name):
+        stages.append(name)
+        return real_stage(self, name)
+
+    def save(*args, **kwargs):
+        saves.append(args[0])
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(build_refresh.StageTimer, "stage", stage)
+    monkeypatch.setattr(np, "save", save)
+    refresh(raw, tmp_path / "artifacts")
+    assert set(STAGES) <= set(stages), f"the build's stages are {stages}"
+    assert stages[-2:] == [STAGES[-1], "write"], f"the build's stages are {stages}"
+    assert len(saves) > ARRAYS_BEFORE_THE_KILL
+
+
 @pytest.mark.parametrize("point", [f"stage:{s}" for s in STAGES] + WRITE_POINTS)
 def test_a_build_killed_at_any_point_leaves_a_complete_set_serving(two_sets, tmp_path, point):
     raw, template = two_sets
@@ -178,8 +205,7 @@ def test_a_build_killed_at_any_point_leaves_a_complete_set_serving(two_sets, tmp
     shutil.copytree(template, root, symlinks=True)
     before = snapshot(root)
     code, err = finish(run_build(raw, root, point))
-    if code == 0:
-        pytest.skip(f"the pipeline has no {point!r} (the build ran to the end)")
+    assert code != 0, f"the build ran to the end: it never reached the kill point {point!r} (renamed or moved?)"
     assert code == -signal.SIGKILL, err[-2000:]
     outcome = assert_recovers(raw, root, before)
     expected = "new" if point in ("pruning an old set",) else "previous"

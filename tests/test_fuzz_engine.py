@@ -26,10 +26,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from build.refresh import refresh
+from dashboard.views import audio_profile, evaluation_rows, evaluation_table, rank_trajectories
 from engine import Recommender
 from engine.errors import RecommenderError
 from engine.search import search_key
-from engine.views import audio_profile, evaluation_rows, evaluation_table, rank_trajectories
 from tests.helpers import tid, uid, write_small_raw
 
 FUZZ = settings(max_examples=100, derandomize=True, deadline=None, database=None,

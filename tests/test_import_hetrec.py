@@ -17,7 +17,6 @@ import pytest
 
 from build import settings
 from build.import_hetrec import (
-    CATALOGUE_COLUMNS,
     DEFAULT_SRC,
     USER_TAGS_FILE,
     ImportReport,
@@ -26,6 +25,7 @@ from build.import_hetrec import (
     main,
     normalise_tag,
 )
+from engine.schema import CATALOGUE_COLUMNS
 
 HETREC_DIR = settings.PROJECT_ROOT.parent / "shared" / "data" / "hetrec2011-lastfm-2k"
 AUDIO_AND_SPOTIFY_COLUMNS = [
@@ -305,7 +305,7 @@ def test_real_counts_match_the_published_statistics(real):
 @needs_hetrec
 def test_real_catalogue_has_schema_columns_and_one_row_per_artist(real):
     catalogue = real["catalogue"]
-    assert catalogue.columns.tolist() == CATALOGUE_COLUMNS
+    assert tuple(catalogue.columns) == CATALOGUE_COLUMNS
     assert catalogue["track_id"].str.match(TRACK_ID.pattern).all()
     assert catalogue["track_id"].is_unique
     assert (catalogue["name"] == catalogue["artist"]).all()

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-from engine.views import audio_profile
-
 from .. import figures, ids
+from ..views import audio_profile
 
 
 def audio_comparison(explanation, has_audio_block: bool):

@@ -4,9 +4,8 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from engine.views import score_parts
-
 from ..urls import link
+from ..views import score_parts
 
 MAX_TAGS = 5
 

@@ -15,11 +15,11 @@ from dash import Input, Output, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from engine import DEFAULT_ALPHAS, ArtifactError, RecommenderError, UnknownTrackError
-from engine.views import concat_sweeps, evaluation_rows, rank_trajectories
 
 from dashboard import background, components, config, figures, ids, urls
 from dashboard.access import get_loaded, get_recommender
 from dashboard.components.tracks import track_label, track_option
+from dashboard.views import concat_sweeps, evaluation_rows, rank_trajectories
 
 dash.register_page(__name__, path="/alpha", name="α sensitivity", title="α sensitivity · Hybrid music recommender",
                    order=2, description="How one seed's recommendations change as α moves from 0 to 1.")

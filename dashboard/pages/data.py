@@ -10,10 +10,10 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from engine import ArtifactError
-from engine.views import evaluation_rows, evaluation_table, model_comparison
 
 from dashboard import components, figures, ids
 from dashboard.access import get_loaded
+from dashboard.views import evaluation_rows, evaluation_table, model_comparison
 
 dash.register_page(__name__, path="/data", name="Data", title="Data · Hybrid music recommender", order=4,
                    description="Catalogue and listening statistics and how the artifacts were built.")

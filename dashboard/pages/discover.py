@@ -14,11 +14,11 @@ from dash import Input, Output, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from engine import ArtifactError, RecommenderError, UnknownTrackError
-from engine.views import most_popular
 
 from dashboard import components, ids, urls
 from dashboard.access import get_recommender
 from dashboard.components.tracks import track_label, track_option
+from dashboard.views import most_popular
 
 dash.register_page(__name__, path="/", name="Discover", title="Discover · Hybrid music recommender", order=0,
                    description="Find tracks like a track you pick, by sound and tags and by who listens.")

@@ -12,11 +12,11 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from engine import DEFAULT_ALPHAS, ArtifactError, UnknownTrackError
-from engine.views import most_popular
 
 from dashboard import components, figures, ids, urls
 from dashboard.access import get_recommender
 from dashboard.components.tracks import track_label
+from dashboard.views import most_popular
 
 dash.register_page(__name__, path="/explain", name="Explain", title="Explain · Hybrid music recommender", order=1,
                    description="Why a track is recommended: feature blocks, audio, tags and shared listeners.")

@@ -15,11 +15,11 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from engine import ArtifactError, RecommenderError, UnknownTrackError, UnknownUserError
-from engine.views import listener_track_count
 
 from dashboard import components, ids, urls
 from dashboard.access import get_recommender
 from dashboard.components.tracks import track_label
+from dashboard.views import listener_track_count
 
 dash.register_page(__name__, path="/user", name="For you", title="For you · Hybrid music recommender", order=3,
                    description="Recommendations for a listener's history or for a playlist you build.")

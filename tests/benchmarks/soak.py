@@ -154,7 +154,8 @@ def _options(raw: bytes) -> list:
 
 @dataclass
 class Record:
-    """Everything the sessions did: one (start time, kind, latency s, ok) per request, and failure samples."""
+    """Everything the sessions did: one (start time, kind, latency s, ok, session) per request, and failure
+    samples (the session is the name of the thread that made the request)."""
 
     started: float = field(default_factory=time.monotonic)
     rows: list = field(default_factory=list)
@@ -163,7 +164,8 @@ class Record:
 
     def add(self, kind: str, start: float, ok: bool, detail: str = "") -> None:
         with self.lock:
-            self.rows.append((start - self.started, kind, time.monotonic() - start, ok))
+            self.rows.append((start - self.started, kind, time.monotonic() - start, ok,
+                              threading.current_thread().name))
             if not ok:
                 self.failures.append(f"{start - self.started:.2f}s {kind}: {detail}"[:300])
 
@@ -231,13 +233,15 @@ class Session:
         """The α sweep as the renderer runs it: start the job, then poll until the answer."""
         values = {("alpha-request", "data"): {"track": seed, "k": k}}
         query = "?" + urlencode({"endId": self.app.end_id})
+        start = time.monotonic()
         data = self.callback("sweep start", "alpha-results.children", values, "alpha-request.data", query)
         if not data:
             return
         handles = json.loads(data)
-        if "response" in handles:  # answered at once
+        if "response" in handles:  # answered at once (from the background cache)
+            self.record.add("sweep (whole)", start, True)
             return
-        start, deadline = time.monotonic(), time.monotonic() + 60
+        deadline = time.monotonic() + 60
         poll = "?" + urlencode({"endId": self.app.end_id, "cacheKey": handles["cacheKey"], "job": handles["job"]})
         while time.monotonic() < deadline and not self.stop.is_set():
             time.sleep(0.2)
@@ -393,10 +397,20 @@ def summarise(record: Record, since: float = 0.0, until: float | None = None) ->
         kinds[r[1]] = kinds.get(r[1], 0) + 1
     errors = sum(1 for r in rows if not r[3])
     return {"requests": len(rows), "errors": errors, "rps": round(len(rows) / span, 1),
+            "sessions_answered": len({r[4] for r in rows if r[3]}),
             "p50_ms": round(float(np.percentile(latency_ms, 50)), 1) if latency_ms.size else None,
             "p95_ms": round(float(np.percentile(latency_ms, 95)), 1) if latency_ms.size else None,
             "max_ms": round(float(latency_ms.max()), 1) if latency_ms.size else None,
             "by_kind": dict(sorted(kinds.items()))}
+
+
+def _answered_by_session(rows: list) -> dict[str, list[str]]:
+    """``{session: kinds}``: the kinds of request each session got an answer to, sorted."""
+    kinds: dict[str, set] = {}
+    for row in rows:
+        if row[3]:
+            kinds.setdefault(row[4], set()).add(row[1])
+    return {session: sorted(answered) for session, answered in sorted(kinds.items())}
 
 
 def run_soak(base_url: str, seconds: float, sessions: int = 12, master_pid: int | None = None,
@@ -408,7 +422,10 @@ def run_soak(base_url: str, seconds: float, sessions: int = 12, master_pid: int 
     dict
         ``seconds``, ``sessions``, ``requests``, ``errors``, ``error_samples``,
         ``rps``, ``p50_ms``, ``p95_ms``, ``max_ms``, ``by_kind`` (requests per
-        kind) over the measured period, and ``memory_start``/``memory_end``
+        kind) and ``sessions_answered`` (sessions with at least one answer) over
+        the measured period, ``answered_by_session`` (the kinds of request each
+        session got an answer to, over the whole soak, warm-up included), and
+        ``memory_start``/``memory_end``
         (see :func:`worker_memory`, or None) with ``uss_growth_mb``, ``rss_growth_mb``,
         ``anon_growth_mb`` and ``file_growth_mb`` (end minus start, summed over the workers present at both).
     """
@@ -424,6 +441,7 @@ def run_soak(base_url: str, seconds: float, sessions: int = 12, master_pid: int 
     record = soak.record
     result = {"seconds": seconds, "sessions": sessions, **summarise(record, measured_from, measured_to),
               "errors_total": sum(1 for r in record.rows if not r[3]), "error_samples": record.failures[:10],
+              "answered_by_session": _answered_by_session(record.rows),
               "memory_start": memory_start, "memory_end": memory_end}
     if memory_start and memory_end:
         both = set(memory_start) & set(memory_end)
@@ -431,5 +449,5 @@ def run_soak(base_url: str, seconds: float, sessions: int = 12, master_pid: int 
         for field in ("rss", "anon", "file"):
             result[f"{field}_growth_mb"] = round(sum(memory_end[p][f"{field}_mb"] - memory_start[p][f"{field}_mb"]
                                                      for p in both), 1)
-    log.info("soak: %s", json.dumps({k: v for k, v in result.items() if k != "by_kind"}))
+    log.info("soak: %s", json.dumps({k: v for k, v in result.items() if k not in ("by_kind", "answered_by_session")}))
     return result

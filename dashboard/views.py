@@ -1,4 +1,4 @@
-"""Small, pure reshapings of engine results for display (no Dash, no plotting).
+"""Small, pure reshapings of engine results for the dashboard's display (no Dash, no plotting).
 
 The dashboard shows what these return without further arithmetic, so every
 number a chart plots is computed here or deeper in the engine:
@@ -19,17 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .recommender import AlphaSweep
-from .schema import AUDIO_FEATURES
+from engine.artifacts import file_checksum
+from engine.recommender import AlphaSweep
+from engine.schema import AUDIO_FEATURES, EVALUATION_FILE
 
-__all__ = ["audio_profile", "score_parts", "concat_sweeps", "rank_trajectories", "EVALUATION_FILE",
-           "load_evaluation", "evaluation_rows", "most_popular", "listener_track_count",
-           "evaluation_table", "model_comparison"]
+__all__ = ["audio_profile", "score_parts", "concat_sweeps", "rank_trajectories", "load_evaluation",
+           "evaluation_rows", "most_popular", "listener_track_count", "evaluation_table", "model_comparison"]
 
 log = logging.getLogger(__name__)
-
-#: File name of the offline evaluation inside an artifact set.
-EVALUATION_FILE = "evaluation.json"
 
 
 def audio_profile(audio: dict[str, float]) -> dict[str, float]:
@@ -101,37 +98,46 @@ def rank_trajectories(sweep: AlphaSweep) -> dict[str, list[int | None]]:
     return trajectories
 
 
-def load_evaluation(directory: str | Path) -> dict | None:
+def load_evaluation(directory: str | Path, manifest: dict | None = None) -> dict | None:
     """The offline evaluation written by the build into an artifact set, or None when there is none.
 
-    Reads ``<directory>/evaluation.json``. An unreadable file is logged and
-    treated as absent: the evaluation is optional and must never stop the
-    artifacts from being served.
+    Reads ``<directory>/evaluation.json``. When ``manifest`` (the set's) lists
+    the file under ``extra_files``, the file must match the checksum recorded
+    there. An unreadable or altered file is logged and treated as absent: the
+    evaluation is optional and must never stop the artifacts from being served.
     """
     path = Path(directory) / EVALUATION_FILE
     if not path.is_file():
         return None
     try:
+        if not _matches_manifest(path, manifest):
+            log.warning("ignoring evaluation %s: it does not match its checksum in the manifest (altered)", path)
+            return None
         with open(path, encoding="utf-8") as handle:
             evaluation = json.load(handle)
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # json.JSONDecodeError, or an unknown checksum algorithm
         log.warning("ignoring unreadable evaluation %s: %s", path, exc)
         return None
     return evaluation if isinstance(evaluation, dict) else None
 
 
+def _matches_manifest(path: Path, manifest: dict | None) -> bool:
+    """Whether ``path`` has the ``"<algorithm>:<digest>"`` checksum ``manifest["extra_files"]`` records for it
+    (True when the manifest records none)."""
+    entry = ((manifest or {}).get("extra_files") or {}).get(path.name)
+    expected = entry.get("checksum") if isinstance(entry, dict) else None
+    if not isinstance(expected, str):
+        return True
+    return file_checksum(path, expected.split(":", 1)[0]) == expected
+
+
 def evaluation_rows(evaluation: dict | None) -> list[dict]:
     """Flatten an evaluation into rows ``{"method", "alpha", "k", "metric", "value"}``.
 
-    Accepted layouts (the metrics of one run are a dict ``{name: number}``,
-    e.g. ``{"ndcg@10": 0.21, "coverage@10": 0.12}``; ``k`` may be omitted):
-
-    - ``{"runs": [{"method": "hybrid", "alpha": 0.3, "k": 10, "metrics": {...}}, ...]}``
-      as :class:`engine.evaluation.Comparison` writes it (``"results"`` is
-      accepted in place of ``"runs"``, and the metrics may also sit directly
-      in the run next to ``method``/``alpha``/``k``; the listener count
-      ``users`` is not a metric and is skipped);
-    - ``{"methods": {"hybrid": [{"alpha": 0.3, "metrics": {...}}, ...], "popularity": {"metrics": {...}}}}``.
+    Reads ``{"runs": [{"method": "hybrid", "alpha": 0.3, "k": 10, "metrics": {...}}, ...]}``
+    as :class:`engine.evaluation.Comparison` writes it; the metrics of one run
+    are a dict ``{name: number}``, e.g. ``{"ndcg": 0.21, "coverage": 0.12}``
+    (``k`` may be omitted; a listener count ``users`` is not a metric and is skipped).
 
     Returns
     -------
@@ -142,20 +148,12 @@ def evaluation_rows(evaluation: dict | None) -> list[dict]:
     """
     if not evaluation:
         return []
-    runs = []
-    for key in ("runs", "results"):
-        if isinstance(evaluation.get(key), list):
-            runs.extend(r for r in evaluation[key] if isinstance(r, dict))
-    methods = evaluation.get("methods")
-    if isinstance(methods, dict):
-        for method, value in methods.items():
-            for run in value if isinstance(value, list) else [value]:
-                if isinstance(run, dict):
-                    runs.append({"method": method, **run})
+    runs = evaluation.get("runs") if isinstance(evaluation.get("runs"), list) else []
     rows = []
     for run in runs:
-        metrics = run.get("metrics") if isinstance(run.get("metrics"), dict) else {
-            name: v for name, v in run.items() if name not in ("method", "alpha", "k")}
+        metrics = run.get("metrics") if isinstance(run, dict) else None
+        if not isinstance(metrics, dict):
+            continue
         for name, value in metrics.items():
             if name in _NOT_METRICS or isinstance(value, bool) or not isinstance(value, numbers.Real) \
                     or math.isnan(value):
