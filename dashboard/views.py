@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.artifacts import file_checksum
+from engine.hybrid import blend_parts
 from engine.recommender import AlphaSweep
 from engine.schema import AUDIO_FEATURES, EVALUATION_FILE
 
@@ -57,9 +58,9 @@ def audio_profile(audio: dict[str, float]) -> dict[str, float]:
 def score_parts(content_score: float, collab_score: float, alpha: float) -> tuple[float, float]:
     """The two addends of a blended score: ``(alpha * content, (1 - alpha) * collab)``.
 
-    They sum to the recommendation's ``score`` (see :mod:`engine.hybrid`).
+    They sum to the recommendation's ``score`` (:func:`engine.hybrid.blend_parts`, the one definition).
     """
-    return alpha * content_score, (1.0 - alpha) * collab_score
+    return blend_parts(alpha, content_score, collab_score)
 
 
 def concat_sweeps(parts: list[AlphaSweep]) -> AlphaSweep:

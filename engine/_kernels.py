@@ -9,8 +9,9 @@ differ only in the order of float additions.
 
 Kernels are compiled on first use and cached on disk next to this module
 (``__pycache__``, or ``NUMBA_CACHE_DIR``);
-:meth:`engine.hybrid.HybridScorer.prepare` runs one query of each kind so that
-they are ready before the first real one. ``nogil``: several threads can query at once.
+:meth:`engine.hybrid.HybridScorer.warm_up` runs one query of each kind (after
+``prepare`` built the numpy query structures) so that they are ready before
+the first real one. ``nogil``: several threads can query at once.
 """
 from __future__ import annotations
 
@@ -132,14 +133,14 @@ def ranges_over_candidates(content, collab, excluded):
 
     Returns infinities when every track is excluded.
     """
-    c_lo, c_hi, l_lo, l_hi = np.inf, -np.inf, np.inf, -np.inf
+    content_lo, content_hi, collab_lo, collab_hi = np.inf, -np.inf, np.inf, -np.inf
     start = 0
     for e in range(excluded.size + 1):  # the runs of candidates between excluded tracks
         stop = excluded[e] if e < excluded.size else content.size
-        c_lo, c_hi = _extremes(content, start, stop, c_lo, c_hi)
-        l_lo, l_hi = _extremes(collab, start, stop, l_lo, l_hi)
+        content_lo, content_hi = _extremes(content, start, stop, content_lo, content_hi)
+        collab_lo, collab_hi = _extremes(collab, start, stop, collab_lo, collab_hi)
         start = stop + 1
-    return c_lo, c_hi, l_lo, l_hi
+    return content_lo, content_hi, collab_lo, collab_hi
 
 
 @njit(**_KERNEL)

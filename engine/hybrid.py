@@ -51,7 +51,7 @@ from .collab_cache import HeavyRows
 from .collaborative import CollaborativeModel
 from .content import ContentIndex
 
-__all__ = ["history_weights", "HybridScorer", "RawScores", "CONSTANT_RANGE", "component_range"]
+__all__ = ["history_weights", "HybridScorer", "RawScores", "CONSTANT_RANGE", "component_range", "blend_parts"]
 
 #: A component whose range over the candidates is at most this share of its magnitude
 #: (``hi - lo <= CONSTANT_RANGE * max(1, |hi|)``) is constant there and normalises to 0.
@@ -73,6 +73,14 @@ def component_range(lo: float, hi: float):
     if not np.isfinite(lo) or hi - lo <= CONSTANT_RANGE * max(1.0, abs(hi)):
         return None
     return lo, hi
+
+
+def blend_parts(alpha: float, content, collab):
+    """``(alpha * content, (1 - alpha) * collab)``: the two addends of ``score`` (floats or arrays).
+
+    The one place the blend is written; their sum is the score.
+    """
+    return alpha * content, (1.0 - alpha) * collab
 
 
 def _rescaled(values: np.ndarray, bounds) -> np.ndarray:
@@ -109,7 +117,8 @@ class RawScores:
         """``(score, content, collab)`` of candidate ``rows`` exactly as the module docstring defines them."""
         content = _rescaled(self.content_raw[rows], self.content_range)
         collab = _rescaled(self.collab_raw[rows], self.collab_range)
-        return alpha * content + (1.0 - alpha) * collab, content, collab
+        content_part, collab_part = blend_parts(alpha, content, collab)
+        return content_part + collab_part, content, collab
 
 
 class HybridScorer:
@@ -279,7 +288,8 @@ class HybridScorer:
         mine = int(np.searchsorted(rows, track))
         ranks = []
         for alpha in alphas:
-            score = alpha * content + (1.0 - alpha) * collab  # the documented blend, as RawScores.at
+            content_part, collab_part = blend_parts(alpha, content, collab)  # as RawScores.at
+            score = content_part + collab_part
             own = score[mine]
             better = int(np.count_nonzero(score > own))
             equal = score == own

@@ -150,21 +150,21 @@ class Recommender:
         self.users = users
         self.manifest = manifest
         self.directory = directory
-        # Plain columns: building result objects must not go through pandas row access
-        # (tens of microseconds per row). Per-row conversions happen on access, not here.
+        # Plain columns: building result objects must not go through pandas row access, which
+        # costs more per row than the whole query. Per-row conversions happen on access, not here.
         self._ids = _text_column(tracks["track_id"]).to_pylist()
         self._names = _text_column(tracks["name"]).to_pylist()
         self._artists = _text_column(tracks["artist"]).to_pylist()
         self._years = tracks["year"].to_numpy(dtype=np.float64, na_value=np.nan)
         # Text shown for a few rows per query: one Arrow array each, no Python object per row
-        # (a row reads in under a microsecond; pandas' scalar access costs several).
+        # (reading one row from Arrow is far cheaper than pandas' scalar access).
         self._previews = _text_column(tracks["spotify_preview_url"])
         self._genres = _text_column(tracks["genre"])
         self._tag_text = _text_column(tracks["tags"])
         self._listeners = tracks["n_listeners"].to_numpy()
         self._plays = tracks["n_plays"].to_numpy()
         self._row_of = dict(zip(self._ids, range(len(self._ids))))
-        self._search_index: TrackSearch | None = None  # built on the first search (~0.1 s at full scale)
+        self._search_index: TrackSearch | None = None  # built on the first search
         self._audio_columns = [c for c in AUDIO_FEATURES if c in tracks and tracks[c].notna().any()]
         self._audio = tracks[self._audio_columns].to_numpy(dtype=np.float64, na_value=np.nan)
 
@@ -301,11 +301,11 @@ class Recommender:
     def _recommendations(self, raw: RawScores, alpha: float, k: int) -> list[Recommendation]:
         rows, scores, content, collab = self.scorer.top_scored(raw, alpha, k)
         out = []
-        for rank, (row, score, c, b) in enumerate(zip(rows.tolist(), scores.tolist(), content.tolist(),
-                                                      collab.tolist()), start=1):
+        for rank, (row, score, content_score, collab_score) in enumerate(
+                zip(rows.tolist(), scores.tolist(), content.tolist(), collab.tolist()), start=1):
             out.append(Recommendation(
                 track_id=self._ids[row], name=self._names[row], artist=self._artists[row],
-                score=score, content_score=c, collab_score=b, rank=rank,
+                score=score, content_score=content_score, collab_score=collab_score, rank=rank,
                 year=_optional_int(self._years[row]), tags=self._tags_at(row),
                 preview_url=_optional_str(self._previews[row].as_py()), n_listeners=int(self._listeners[row])))
         return out
@@ -355,8 +355,8 @@ class Recommender:
         return [self._track_at(int(r)) for r in self.prepare_search().search(text, limit)]
 
     def prepare_search(self) -> TrackSearch:
-        """Build the search index now if it is not built yet (about 0.1 s at full scale; :meth:`search`
-        builds it on first use). A server calls this before forking so that its workers share one copy."""
+        """Build the search index now if it is not built yet (:meth:`search` builds it on first use).
+        A server calls this before forking so that its workers share one copy."""
         if self._search_index is None:
             self._search_index = TrackSearch(self._names, self._artists, self._listeners)
         return self._search_index

@@ -54,6 +54,18 @@ def collab_with_cold(collab: np.ndarray, table: dict) -> np.ndarray:
     return full
 
 
+def normalised_blend(content_raw: np.ndarray, collab_raw: np.ndarray, candidates: np.ndarray,
+                     alpha: float) -> np.ndarray:
+    """The documented score of every track from the raw components: min-max over ``candidates``, blended."""
+    def normalised(raw):
+        lo, hi = raw[candidates].min(), raw[candidates].max()
+        if hi - lo <= 1e-12 * max(1.0, abs(hi)):
+            return np.zeros_like(raw)
+        return np.clip((raw - lo) / (hi - lo), 0.0, 1.0)
+
+    return alpha * normalised(content_raw) + (1 - alpha) * normalised(collab_raw)
+
+
 def hybrid_scores(content: np.ndarray, collab: np.ndarray, seed_weights: dict, excluded, alpha: float):
     """``(score, candidates)`` over all tracks: the documented blend of min-max normalised components.
 
@@ -65,16 +77,11 @@ def hybrid_scores(content: np.ndarray, collab: np.ndarray, seed_weights: dict, e
     candidates = np.ones(content.shape[0], dtype=bool)
     candidates[seeds] = False
     candidates[list(excluded)] = False
-
-    def normalised(raw):
-        lo, hi = raw[candidates].min(), raw[candidates].max()
-        return np.zeros_like(raw) if hi - lo <= 1e-12 * max(1.0, abs(hi)) else (raw - lo) / (hi - lo)
-
-    return alpha * normalised(weights @ content[seeds]) + (1 - alpha) * normalised(weights @ collab[seeds]), \
-        candidates
+    return normalised_blend(weights @ content[seeds], weights @ collab[seeds], candidates, alpha), candidates
 
 
 def top_k(scores: np.ndarray, candidates: np.ndarray, listeners: np.ndarray, k: int) -> list[int]:
     """The documented order: score desc, then listeners desc, then catalogue position."""
     rows = np.flatnonzero(candidates)
-    return sorted(rows.tolist(), key=lambda j: (-scores[j], -listeners[j], j))[:k]
+    order = np.lexsort((rows, -listeners[rows], -scores[rows]))[:k]
+    return rows[order].tolist()

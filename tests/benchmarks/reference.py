@@ -28,6 +28,7 @@ from sklearn.metrics.pairwise import cosine_similarity
 
 from engine import Recommender
 from engine.hybrid import history_weights
+from tests import oracle
 
 from .queries import summarize
 
@@ -121,17 +122,9 @@ class BruteForce:
         candidates = np.ones(n, dtype=bool)
         candidates[seeds] = False
         candidates[exclude] = False
-
-        def normalise(v):
-            lo, hi = v[candidates].min(), v[candidates].max()
-            if hi - lo <= 1e-12 * max(1.0, abs(hi)):
-                return np.zeros(n)
-            return np.clip((v - lo) / (hi - lo), 0.0, 1.0)
-
-        score = alpha * normalise(content_raw) + (1.0 - alpha) * normalise(collab_raw)
-        rows = np.flatnonzero(candidates)
-        order = np.lexsort((rows, -self.popularity[rows], -score[rows]))[:k]
-        return rows[order], score[rows[order]]
+        score = oracle.normalised_blend(content_raw, collab_raw, candidates, alpha)
+        rows = np.array(oracle.top_k(score, candidates, self.popularity, k), dtype=np.int64)
+        return rows, score[rows]
 
 
 def check_exactness(rec: Recommender, seeds: np.ndarray, users: np.ndarray, sets: np.ndarray,
