@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 __all__ = ["scatter_rows", "scatter_rows_through", "content_dense", "best_among", "estimate_cold",
-           "profile_scores", "seed_rows",
+           "profile_scores", "seed_rows", "rank_within_rows",
            "ranges_over_candidates", "top_contenders"]
 
 _KERNEL = dict(cache=True, nogil=True, boundscheck=False)
@@ -307,3 +307,13 @@ def seed_rows(left_indptr, left_indices, left_data, right_indptr, right_indices,
     for h in range(seeds.size):
         scatter_rows_through(left_indptr, left_indices, left_data, right_indptr, right_indices, right_data,
                              seeds[h:h + 1], one, user_weight, out[h])
+
+
+@njit(**_KERNEL)
+def rank_within_rows(indptr, keys, out):
+    """``out[p]`` = position of ``keys[p]`` in its CSR row sorted ascending (stable: ties keep their order)."""
+    for r in range(indptr.size - 1):
+        lo, hi = indptr[r], indptr[r + 1]
+        order = np.argsort(keys[lo:hi], kind="mergesort")
+        for position in range(hi - lo):
+            out[lo + order[position]] = position

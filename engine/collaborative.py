@@ -139,13 +139,26 @@ class CollaborativeModel:
     b: float = 0.75
     asymmetry: float = 0.5
 
-    def _weigh(self, name: str, plays: sp.csr_matrix) -> sp.csr_matrix:
-        if name == "bm25":
-            return bm25_weight(plays, k1=self.k1, b=self.b)
-        return WEIGHTINGS[name](plays)
+    def _weigh(self, name: str, plays: sp.csr_matrix, shared: dict | None, transposed: bool = False):
+        """The weighted play matrix (or its transpose, CSR), from ``shared`` when another model made it."""
+        key = (name, self.k1, self.b) if name == "bm25" else (name,)
+        if shared is None:
+            shared = {}
+        if key not in shared:
+            shared[key] = bm25_weight(plays, k1=self.k1, b=self.b) if name == "bm25" else WEIGHTINGS[name](plays)
+        if not transposed:
+            return shared[key]
+        if key + ("T",) not in shared:
+            shared[key + ("T",)] = to_csr32(shared[key].T.tocsr())
+        return shared[key + ("T",)]
 
-    def fit(self, plays: sp.csr_matrix) -> "CollaborativeModel":
-        """Learn ``left_`` and ``right_`` from plays, CSR (n_tracks, n_users) of counts >= 0."""
+    def fit(self, plays: sp.csr_matrix, shared: dict | None = None) -> "CollaborativeModel":
+        """Learn ``left_`` and ``right_`` from plays, CSR (n_tracks, n_users) of counts >= 0.
+
+        ``shared``: a dict passed to every model fitted on the same ``plays``
+        (an evaluation comparing models): each weighting, and its transpose, is
+        then computed once and reused, never modified.
+        """
         check_choice(self.weighting, WEIGHTINGS, name="weighting")
         check_choice(self.similarity, SIMILARITIES, name="similarity")
         if self.right_weighting is not None:
@@ -153,7 +166,7 @@ class CollaborativeModel:
         if not sp.issparse(plays) or plays.ndim != 2:
             raise InvalidParameterError(f"plays must be a 2-D sparse matrix, got {type(plays).__name__}")
         plays = sp.csr_matrix(plays)
-        weighted = self._weigh(self.weighting, plays)
+        weighted = self._weigh(self.weighting, plays, shared)
         if self.similarity == "cosine":
             squared = np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel().astype(np.float64)
             self.left_ = row_scale(weighted, safe_inverse(squared ** self.asymmetry))
@@ -164,9 +177,7 @@ class CollaborativeModel:
             confidence = popularity / np.maximum(popularity + self.seed_shrink, 1e-12)
             self.left_ = _power(row_scale(weighted, safe_inverse(track_totals)), self.exponent)
             self.left_ = row_scale(self.left_, confidence)
-            step = weighted if self.right_weighting in (None, self.weighting) else \
-                self._weigh(self.right_weighting, plays)
-            by_user = to_csr32(step.T.tocsr())
+            by_user = self._weigh(self.right_weighting or self.weighting, plays, shared, transposed=True)
             user_totals = np.asarray(by_user.sum(axis=1)).ravel()
             by_user = _power(row_scale(by_user, safe_inverse(user_totals)), self.exponent)
             shifted = popularity + self.popularity_shift

@@ -253,3 +253,21 @@ def test_unknown_weighting_or_similarity_is_refused_by_name(params, bad):
 def test_dense_plays_are_refused():
     with pytest.raises(InvalidParameterError, match="sparse"):
         CollaborativeModel().fit(PLAYS)
+
+
+def test_models_sharing_weightings_are_the_models_fitted_alone():
+    """An evaluation fits many models on one play matrix: shared weightings change nothing."""
+    rng = np.random.default_rng(4)
+    plays = sp.csr_matrix(np.where(rng.random((30, 20)) < 0.3, rng.integers(1, 9, (30, 20)), 0).astype(np.float32))
+    shared: dict = {}
+    for params in ({"similarity": "cosine", "weighting": "bm25"},
+                   {"similarity": "cosine", "weighting": "bm25", "asymmetry": 0.7},
+                   {"similarity": "rp3beta", "weighting": "log", "right_weighting": "bm25", "k1": 5.0},
+                   {"similarity": "rp3beta", "weighting": "bm25", "beta": 0.4},
+                   {"similarity": "rp3beta", "weighting": "log", "right_weighting": "bm25", "k1": 5.0,
+                    "seed_shrink": 1.0}):
+        alone = CollaborativeModel(**params).fit(plays)
+        together = CollaborativeModel(**params).fit(plays, shared=shared)
+        for a, b in ((alone.left_, together.left_), (alone.right_, together.right_)):
+            assert (a != b).nnz == 0
+    assert ("bm25", 1.2, 0.75) in shared and ("bm25", 5.0, 0.75, "T") in shared

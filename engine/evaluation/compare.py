@@ -144,14 +144,15 @@ def compare_methods(split: Split, content, candidates: dict, choose: Callable[..
              "training listeners", len(users), len(split.test_users), len(candidates), len(cold.rows_))
     # Every model alone, fitted one at a time; only the best few stay in memory for the alpha grid.
     first = ks[0]
-    measured, models = {}, {}
+    measured, models, weightings = {}, {}, {}
     for name, params in candidates.items():
-        models[name] = CollaborativeModel(**params).fit(split.train)
+        models[name] = CollaborativeModel(**params).fit(split.train, shared=weightings)
         alone = rank_hybrid(content, {name: models[name]}, split, users, {name: (0.0,)}, measure.depth,
                             cold=cold, on_progress=advance)
         measured[(name, 0.0)] = measure(alone[(name, 0.0)], (name, 0.0))
         best = sorted(models, key=lambda n: -measured[(n, 0.0)][first]["ndcg"])[:n_best]
         models = {n: models[n] for n in best}
+    del weightings  # only the best models stay in memory
     grid = rank_hybrid(content, models, split, users, {n: alphas for n in best}, measure.depth, cold=cold,
                        on_progress=advance)
     measured.update({key: measure(recs, key) for key, recs in grid.items()})
@@ -227,7 +228,9 @@ def _new_release(data: NewReleaseData, users: np.ndarray, candidates: dict, alph
     start = time.perf_counter()
     split = data.split
     measure = _Measure(split, users, NEW_RELEASE_KS, item_features)
-    models = {name: CollaborativeModel(**params).fit(split.train) for name, params in candidates.items()}
+    weightings: dict = {}
+    models = {name: CollaborativeModel(**params).fit(split.train, shared=weightings)
+              for name, params in candidates.items()}
     cold = ContentNeighbours(n_neighbours).fit(data.content, measure.popularity, candidates=shared_search)
     recs = rank_hybrid(data.content, models, split, users, {n: alphas for n in models}, measure.depth, cold=cold,
                        on_progress=advance)

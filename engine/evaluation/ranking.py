@@ -57,10 +57,12 @@ class _SharedRows:
     once, so the seeds with the largest saving get one, within ``max_bytes``.
     """
 
-    def __init__(self, model, profiles: sp.csr_matrix, max_bytes: int = 512 * 2**20, n_threads: int = 2):
+    def __init__(self, model, profiles: sp.csr_matrix, cost: np.ndarray | None = None,
+                 max_bytes: int = 512 * 2**20, n_threads: int = 2):
         n_tracks = model.n_tracks
         uses = np.bincount(profiles.indices, minlength=n_tracks).astype(np.int64)
-        saving = gather_cost(model.left_, model.right_) * (uses - 1) - uses * n_tracks
+        cost = gather_cost(model.left_, model.right_) if cost is None else cost
+        saving = cost * (uses - 1) - uses * n_tracks
         chosen = np.flatnonzero(saving > 0)
         chosen = chosen[np.argsort(-saving[chosen], kind="stable")][:max(0, max_bytes // (8 * n_tracks))]
         self.slot = np.full(n_tracks, -1, dtype=np.int64)
@@ -154,7 +156,7 @@ def rank_hybrid(content, models: dict, split: Split, users, alphas: dict, k: int
         tracks nobody played in training are estimated from their content
         neighbours, as the engine does (:mod:`engine.cold_start`). Without it they score 0.
     on_progress : callable, optional
-        Called with the number of listeners of each block ranked (once per model).
+        Called with the number of (listener, model) pairs of each block ranked.
 
     Returns
     -------
@@ -169,24 +171,34 @@ def rank_hybrid(content, models: dict, split: Split, users, alphas: dict, k: int
     profiles = _profiles(train_by_user, users)
     with_content = any(a > 0 for name in models for a in alphas[name])
     scorers = {name: HybridScorer(content, model, popularity) for name, model in models.items()}
-    shared = {name: None if hasattr(model, "similarity_") else _SharedRows(model, profiles)
+    shared = {name: None if hasattr(model, "similarity_") else _SharedRows(model, profiles, split.gather_cost)
               for name, model in models.items()}
     no_content = np.zeros(n_tracks)
-    for start in range(0, len(users), block):
+    starts = range(0, len(users), block)
+
+    def collab_of(start: int) -> dict:
         rows = profiles[start:start + block]
-        content_rows = [content.similarity(rows.indices[rows.indptr[r]:rows.indptr[r + 1]].astype(np.int64),
-                                           rows.data[rows.indptr[r]:rows.indptr[r + 1]]) if with_content
-                        else no_content for r in range(rows.shape[0])]
-        for name, model in models.items():
-            collab = _collab_rows(model, rows, shared[name], cold)
+        return {name: _collab_rows(model, rows, shared[name], cold) for name, model in models.items()}
+
+    # The next block's collaborative scores (compiled, GIL released) are formed while this block is ranked.
+    with ThreadPoolExecutor(max_workers=1) as ahead:
+        upcoming = ahead.submit(collab_of, starts[0]) if len(starts) else None
+        for number, start in enumerate(starts):
+            collab = upcoming.result()
+            if number + 1 < len(starts):
+                upcoming = ahead.submit(collab_of, starts[number + 1])
+            rows = profiles[start:start + block]
             for r in range(rows.shape[0]):
-                excluded = rows.indices[rows.indptr[r]:rows.indptr[r + 1]].astype(np.int64)
-                raw = scorers[name].scores_from(content_rows[r], collab[r], excluded)
-                for a in alphas[name]:
-                    top = scorers[name].top(raw, a, k)
-                    out[(name, a)][start + r, :len(top)] = top
+                history = slice(rows.indptr[r], rows.indptr[r + 1])
+                excluded = rows.indices[history].astype(np.int64)
+                content_raw = content.similarity(excluded, rows.data[history]) if with_content else no_content
+                for name in models:
+                    raw = scorers[name].scores_from(content_raw, collab[name][r], excluded)
+                    for a in alphas[name]:
+                        top = scorers[name].top(raw, a, k)
+                        out[(name, a)][start + r, :len(top)] = top
             if on_progress is not None:
-                on_progress(rows.shape[0])
+                on_progress(rows.shape[0] * len(models))
     return out
 
 

@@ -7,6 +7,8 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
+from .. import collab_cache
+from .._kernels import rank_within_rows
 from .._sparse import to_csr32
 from .._validation import check_k
 from ..errors import InvalidParameterError
@@ -48,6 +50,14 @@ class Split:
     def train_by_user(self) -> sp.csr_matrix:
         """``train`` transposed, (n_users, n_tracks) CSR: each listener's training history (formed once)."""
         return to_csr32(self.train.T.tocsr())
+
+    @cached_property
+    def gather_cost(self) -> np.ndarray:
+        """Entries a single-seed collaborative query on each track touches in training, shape (n_tracks,).
+
+        The same for every model fitted on ``train`` (weightings keep the play matrix's pattern).
+        """
+        return collab_cache.gather_cost(self.train, self.train_by_user)
 
     def is_held_out(self, users, tracks) -> np.ndarray:
         """Whether each (listener, track) pair is held out, as a bool array.
@@ -112,15 +122,15 @@ def train_test_split(plays: sp.spmatrix, test_fraction: float = 0.2, min_items: 
     # One random key per stored pair, drawn in the canonical (user, track) order:
     # each listener's n_test pairs with the smallest keys are held out.
     keys = np.random.default_rng(seed).random(by_user.nnz)
-    rows = np.repeat(np.arange(n_users), per_user)
-    order = np.lexsort((keys, rows))
     position = np.empty(by_user.nnz, dtype=np.int64)
-    position[order] = np.arange(by_user.nnz) - by_user.indptr[rows[order]]
-    held = position < n_test[rows]
-    test = sp.csr_matrix((np.ones(int(held.sum()), dtype=np.float32),
-                          (rows[held], by_user.indices[held])), shape=(n_users, n_tracks))
-    train = sp.csr_matrix((by_user.data[~held], (rows[~held], by_user.indices[~held])),
-                          shape=(n_users, n_tracks))
+    rank_within_rows(by_user.indptr.astype(np.int64), keys, position)
+    held = position < np.repeat(n_test, per_user)
+    # Rows keep their order and each row's tracks stay sorted: both parts are CSR as they are cut.
+    n_held = np.minimum(n_test, per_user)
+    test = sp.csr_matrix((np.ones(int(held.sum()), dtype=np.float32), by_user.indices[held],
+                          np.concatenate(([0], np.cumsum(n_held)))), shape=(n_users, n_tracks))
+    train = sp.csr_matrix((by_user.data[~held], by_user.indices[~held],
+                           np.concatenate(([0], np.cumsum(per_user - n_held)))), shape=(n_users, n_tracks))
     return Split(train=to_csr32(train.T.tocsr()), test=to_csr32(test),
                  test_users=np.flatnonzero(n_test > 0).astype(np.int64),
                  seed=int(seed), test_fraction=float(test_fraction), min_items=min_items)
