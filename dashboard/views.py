@@ -7,7 +7,8 @@ number a chart plots is computed here or deeper in the engine:
 - :func:`concat_sweeps` and :func:`rank_trajectories` turn alpha sweeps into per-track rank lines
   (bump charts);
 - :func:`score_parts` splits a blended score into its content and collaborative shares (score bars);
-- :func:`load_evaluation` and :func:`evaluation_rows` read the build's offline evaluation, if any.
+- :func:`load_evaluation` and :func:`evaluation_rows` read the build's offline evaluation, if any;
+  :func:`protocol_curves` and :func:`new_release_summary` its warm and new-release protocols.
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ from engine.recommender import AlphaSweep
 from engine.schema import AUDIO_FEATURES, EVALUATION_FILE
 
 __all__ = ["audio_profile", "score_parts", "concat_sweeps", "rank_trajectories", "load_evaluation",
-           "evaluation_rows", "most_popular", "listener_track_count", "evaluation_table", "model_comparison"]
+           "evaluation_rows", "protocol_curves", "new_release_summary", "PROTOCOL_CURVES", "most_popular",
+           "listener_track_count", "evaluation_table", "model_comparison"]
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,7 @@ def concat_sweeps(parts: list[AlphaSweep]) -> AlphaSweep:
     if len(seeds) != 1:
         raise ValueError(f"sweeps of different seeds cannot be joined: {sorted(seeds)}")
     return AlphaSweep(parts[0].seed_track_id, tuple(a for p in parts for a in p.alphas),
-                      tuple(r for p in parts for r in p.ranking))
+                      tuple(r for p in parts for r in p.ranking), tuple(s for p in parts for s in p.new_share))
 
 
 def rank_trajectories(sweep: AlphaSweep) -> dict[str, list[int | None]]:
@@ -132,13 +134,14 @@ def _matches_manifest(path: Path, manifest: dict | None) -> bool:
     return file_checksum(path, expected.split(":", 1)[0]) == expected
 
 
-def evaluation_rows(evaluation: dict | None) -> list[dict]:
+def evaluation_rows(evaluation: dict | None, protocol: str = "warm") -> list[dict]:
     """Flatten an evaluation into rows ``{"method", "alpha", "k", "metric", "value"}``.
 
     Reads ``{"runs": [{"method": "hybrid", "alpha": 0.3, "k": 10, "metrics": {...}}, ...]}``
     as :class:`engine.evaluation.Comparison` writes it; the metrics of one run
     are a dict ``{name: number}``, e.g. ``{"ndcg": 0.21, "coverage": 0.12}``
     (``k`` may be omitted; a listener count ``users`` is not a metric and is skipped).
+    ``protocol="new_release"`` reads the new-release runs (``evaluation["new_release"]["runs"]``).
 
     Returns
     -------
@@ -149,7 +152,8 @@ def evaluation_rows(evaluation: dict | None) -> list[dict]:
     """
     if not evaluation:
         return []
-    runs = evaluation.get("runs") if isinstance(evaluation.get("runs"), list) else []
+    section = evaluation if protocol == "warm" else evaluation.get("new_release")
+    runs = section.get("runs") if isinstance(section, dict) and isinstance(section.get("runs"), list) else []
     rows = []
     for run in runs:
         metrics = run.get("metrics") if isinstance(run, dict) else None
@@ -164,6 +168,50 @@ def evaluation_rows(evaluation: dict | None) -> list[dict]:
             rows.append({"method": str(run.get("method", "?")), "alpha": _number_or_none(run.get("alpha")),
                          "k": k, "metric": metric, "value": float(value)})
     return rows
+
+
+#: The curves of :func:`protocol_curves`: (label, protocol, metric), in legend order.
+PROTOCOL_CURVES = (("listeners with a history: NDCG@10", "warm", "ndcg@10"),
+                   ("new releases: NDCG@10", "new_release", "ndcg@10"),
+                   ("new releases: recall@50", "new_release", "recall@50"),
+                   ("never-played share of lists (history)", "warm", "new_share@10"))
+
+
+def protocol_curves(evaluation: dict | None) -> dict[str, list]:
+    """Both protocols' hybrid metrics against alpha (the alpha page's chart).
+
+    Returns ``{"alpha": [a, ...], label: [value or None, ...], ...}`` for the
+    labels of :data:`PROTOCOL_CURVES` that the evaluation measured; empty when
+    it has no hybrid runs.
+    """
+    curves: dict[str, dict[float, float]] = {}
+    for label, protocol, metric in PROTOCOL_CURVES:
+        for row in evaluation_rows(evaluation, protocol):
+            if row["method"] == "hybrid" and row["metric"] == metric and row["alpha"] is not None:
+                curves.setdefault(label, {})[row["alpha"]] = row["value"]
+    alphas = sorted({a for values in curves.values() for a in values})
+    if not alphas:
+        return {}
+    return {"alpha": alphas, **{label: [values.get(a) for a in alphas] for label, values in curves.items()}}
+
+
+def new_release_summary(evaluation: dict | None) -> dict | None:
+    """What the new-release protocol measured, for the Data page; None when it did not run.
+
+    ``{"protocol": {...}, "chosen_alpha", "at_default": {metric: value}, "content_only": {...},
+    "listening_only": {...}}`` with ``ndcg@10``, ``recall@50`` and ``new_share@10`` each.
+    """
+    if not evaluation or not isinstance(evaluation.get("new_release"), dict):
+        return None
+    rows = evaluation_rows(evaluation, "new_release")
+    wanted = ("ndcg@10", "recall@10", "recall@50", "ndcg@50", "new_share@10", "coverage@10")
+
+    def at(alpha):
+        return {r["metric"]: r["value"] for r in rows if r["alpha"] == alpha and r["metric"] in wanted}
+
+    chosen = _number_or_none((evaluation.get("chosen") or {}).get("alpha"))
+    return {"protocol": dict(evaluation["new_release"].get("protocol") or {}), "chosen_alpha": chosen,
+            "at_default": at(chosen), "content_only": at(1.0), "listening_only": at(0.0)}
 
 
 def model_comparison(evaluation: dict | None, k: float) -> list[dict]:

@@ -7,6 +7,7 @@ import math
 import pandas as pd
 import pytest
 
+from dashboard import views
 from dashboard.views import (audio_profile, concat_sweeps, evaluation_rows, evaluation_table,
                              listener_track_count, load_evaluation, model_comparison, most_popular,
                              rank_trajectories, score_parts)
@@ -140,3 +141,32 @@ def test_model_comparison_lists_each_collaborative_model_alone_best_first():
     assert [r["ndcg"] for r in model_comparison(evaluation, 20)] == [0.28, 0.14]
     assert model_comparison({"runs": evaluation["runs"]}, 10) == []  # an evaluation without variants
     assert model_comparison(None, 10) == []
+
+
+def evaluation_with_new_releases() -> dict:
+    def run(alpha, k, **metrics):
+        return {"method": "hybrid", "alpha": alpha, "k": k, "metrics": metrics}
+    return {"chosen": {"alpha": 0.2},
+            "runs": [run(a, 10, ndcg=0.2 - a / 10, new_share=a / 5) for a in (0.0, 0.2, 1.0)],
+            "new_release": {"protocol": {"held_out_tracks": 30, "test_listeners": 400},
+                            "runs": [run(a, k, ndcg=0.01 + a / 100, recall=0.1 + a / 10, new_share=0.05)
+                                     for a in (0.0, 0.2, 1.0) for k in (10, 50)]}}
+
+
+def test_protocol_curves_put_both_protocols_against_alpha():
+    curves = views.protocol_curves(evaluation_with_new_releases())
+    assert curves["alpha"] == [0.0, 0.2, 1.0]
+    assert curves["listeners with a history: NDCG@10"] == pytest.approx([0.2, 0.18, 0.1])
+    assert curves["new releases: NDCG@10"] == pytest.approx([0.01, 0.012, 0.02])
+    assert curves["new releases: recall@50"] == pytest.approx([0.1, 0.12, 0.2])
+    assert curves["never-played share of lists (history)"] == pytest.approx([0.0, 0.04, 0.2])
+    assert views.protocol_curves(None) == {} and views.protocol_curves({"runs": []}) == {}
+
+
+def test_new_release_summary_reads_the_chosen_alpha_and_the_extremes():
+    summary = views.new_release_summary(evaluation_with_new_releases())
+    assert summary["chosen_alpha"] == 0.2 and summary["protocol"]["held_out_tracks"] == 30
+    assert summary["at_default"]["recall@50"] == pytest.approx(0.12)
+    assert summary["content_only"]["ndcg@10"] == pytest.approx(0.02)
+    assert summary["listening_only"]["new_share@10"] == pytest.approx(0.05)
+    assert views.new_release_summary({"runs": []}) is None
