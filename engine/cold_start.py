@@ -56,8 +56,9 @@ class ContentNeighbours:
     ----------
     rows_ : ndarray of shape (n_cold,), int64
         The cold tracks (no listeners), ascending.
-    neighbours_ : ndarray of shape (n_cold, m), int32
-        ``n[j, t]``, tracks with listeners, most similar first (padding: weight 0).
+    neighbours_ : ndarray of shape (n_cold, m), the smallest unsigned integer type that holds a track row
+        ``n[j, t]``, tracks with listeners, most similar first (padding: weight 0). uint16 up to
+        65,536 tracks: the table is read on every query, so its size is its cost.
     weights_ : ndarray of shape (n_cold, m), float32
         ``omega[j, t]``; each row sums to 1, or is all 0.
     """
@@ -104,6 +105,7 @@ class ContentNeighbours:
             chunks = np.array_split(search, self.n_threads)
             with ThreadPoolExecutor(max_workers=self.n_threads) as pool:
                 list(pool.map(lambda chunk: self._fit_rows(content, warm, chunk), chunks))
+        self.neighbours_ = self.neighbours_.astype(np.min_scalar_type(max(content.n_tracks - 1, 0)))
         self._index(content.n_tracks)
         return self
 
@@ -204,6 +206,7 @@ class ContentNeighbours:
         """Arrays of an artifact set (names prefixed ``cold_``)."""
         return {"cold_rows": self.rows_.astype(np.int32), "cold_neighbours": self.neighbours_,
                 "cold_weights": self.weights_}
+
 
     @classmethod
     def from_arrays(cls, arrays, n_tracks: int) -> "ContentNeighbours":
