@@ -7,7 +7,7 @@ figure on our machines, far more than the recommendation itself (about a
 millisecond); dicts cost microseconds.
 
 Colours are shared by every page: content is blue, listening behaviour
-(collaborative) is orange, the seed track is grey.
+(collaborative) is orange, the seed track is grey, never-played tracks are raspberry.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ SEED = "#868e96"
 TRACK = CONTENT
 ACCENT = "#2f9e44"
 NEUTRAL = "#9aa5b1"
+NEW = "#c2255c"  # never-played (new) tracks, as their badge
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 GRAPH_CONFIG = {"displayModeBar": False}
 ALPHA_TITLE = "α  (0 = listening behaviour only, 1 = content only)"
@@ -150,14 +151,47 @@ def bump_chart(alphas, trajectories: dict[str, list], names: dict[str, str], k: 
                    annotations=annotations, margin={"l": 170, "r": 170, "t": 20, "b": 10})
 
 
-def overlap(alphas, shares, reference: float = 0.5) -> dict:
-    """Share of each alpha's list that is also in the list at ``reference``."""
-    bars = {"type": "bar", "x": list(alphas), "y": list(shares), "width": 0.035,
-            "marker": {"color": [lean_colour(a) for a in alphas]},
-            "hovertemplate": "α = %{x:.2f}: %{y:.0%} shared<extra></extra>"}
-    return _figure([bars], 260, xaxis={"title": _title("α"), "dtick": 0.1, "range": [-0.03, 1.03]},
-                   yaxis={"title": _title(f"shared with α = {reference:g}"), "range": [0, 1.05],
-                          "tickformat": ".0%"})
+def overlap(alphas, shares, reference: float = 0.5, new_shares=None) -> dict:
+    """Share of each alpha's list that is also in the list at ``reference`` (bars) and, when given,
+    the share of each list nobody has played yet (a line)."""
+    traces = [{"type": "bar", "x": list(alphas), "y": list(shares), "width": 0.035, "name": f"shared with α = {reference:g}",
+               "marker": {"color": [lean_colour(a) for a in alphas]},
+               "hovertemplate": "α = %{x:.2f}: %{y:.0%} shared<extra></extra>"}]
+    if new_shares:
+        traces.append({"type": "scatter", "mode": "lines+markers", "x": list(alphas), "y": list(new_shares),
+                       "name": "never played (new)", "line": {"color": NEW, "width": 3},
+                       "hovertemplate": "α = %{x:.2f}: %{y:.0%} never played<extra></extra>"})
+    return _figure(traces, 260, xaxis={"title": _title("α"), "dtick": 0.1, "range": [-0.03, 1.03]},
+                   yaxis={"title": _title("share of the list"), "range": [0, 1.05], "tickformat": ".0%"},
+                   showlegend=bool(new_shares), legend={"orientation": "h", "y": 1.25, "x": 0},
+                   margin={"l": 10, "r": 10, "t": 40, "b": 10})
+
+
+def protocols_vs_alpha(curves: dict, chosen_alpha: float | None = None) -> dict:
+    """Both evaluation protocols against alpha (:func:`dashboard.views.protocol_curves`): listeners with a
+    history on the left axis, new releases on the right (their values are an order of magnitude smaller)."""
+    alphas = curves.get("alpha") or []
+    colours = iter([ACCENT, NEW, "#e8590c", "#868e96"])
+    traces = []
+    for label, values in curves.items():
+        if label == "alpha":
+            continue
+        right = label.startswith("new releases")
+        share = "share" in label
+        traces.append({"type": "scatter", "mode": "lines+markers", "name": label, "x": alphas, "y": values,
+                       "yaxis": "y2" if right else "y", "line": {"color": next(colours, SEED), "width": 3,
+                                                                 "dash": "dot" if share else "solid"},
+                       "hovertemplate": f"{_escape(label)}, α = %{{x:.2f}}: %{{y:.4f}}<extra></extra>"})
+    shapes, annotations = [], []
+    if chosen_alpha is not None:
+        shape, label = _vline(chosen_alpha, f"chosen α = {chosen_alpha:g}", position="right")
+        shapes, annotations = [shape], [label]
+    return _figure(traces, 370, xaxis={"title": _title(ALPHA_TITLE), "dtick": 0.1},
+                   yaxis={"title": _title("listeners with a history"), "rangemode": "tozero"},
+                   yaxis2={**_AXIS, "title": _title("new releases"), "overlaying": "y", "side": "right",
+                           "rangemode": "tozero", "showgrid": False},
+                   shapes=shapes, annotations=annotations, showlegend=True,
+                   legend={"orientation": "h", "y": 1.25, "x": 0}, margin={"l": 10, "r": 10, "t": 80, "b": 10})
 
 
 def metric_vs_alpha(rows: list[dict], metric: str, chosen_alpha: float | None = None) -> dict:

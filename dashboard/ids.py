@@ -20,6 +20,7 @@ EXPLAIN_BLOCKS = "explain-blocks"
 EXPLAIN_RADAR = "explain-radar"
 EXPLAIN_TAGS = "explain-tags"
 EXPLAIN_RANKS = "explain-ranks"
+EXPLAIN_ESTIMATE = "explain-estimate"
 
 # alpha sensitivity (/alpha)
 ALPHA_URL = "alpha-url"
@@ -35,6 +36,7 @@ ALPHA_BUMP = "alpha-bump"
 ALPHA_OVERLAP = "alpha-overlap"
 ALPHA_EXTREMES = "alpha-extremes"
 ALPHA_METRICS = "alpha-metrics"
+ALPHA_PROTOCOLS = "alpha-protocols"
 
 # For you (/user)
 USER_URL = "user-url"
@@ -63,3 +65,4 @@ DATA_MANIFEST = "data-manifest"
 DATA_TIMINGS = "data-timings"
 DATA_EVALUATION = "data-evaluation"
 DATA_MODELS = "data-models"
+DATA_NEW_RELEASES = "data-new-releases"

@@ -106,6 +106,19 @@ def test_explain_shows_the_blocks_the_radar_and_the_ranks(dashboard_server, dash
         assert part in shown
 
 
+def test_explain_says_where_a_never_played_tracks_listening_score_comes_from(dashboard_server,
+                                                                             dashboard_recommender):
+    tracks = dashboard_recommender.tracks
+    seed = tracks.loc[tracks["n_listeners"] > 0, "track_id"].iloc[0]
+    new = tracks.loc[tracks["n_listeners"] == 0, "track_id"].iloc[0]
+    shown = page_layout(dashboard_server, "/explain", f"?seed={seed}&track={new}")
+    assert "explain-estimate" in shown and "has no listeners yet" in shown
+    assert "estimated from similar tracks" in shown
+    warm = dashboard_recommender.recommend(seed, k=20)
+    measured = next(r.track_id for r in warm if r.n_listeners > 0)
+    assert "explain-estimate" not in page_layout(dashboard_server, "/explain", f"?seed={seed}&track={measured}")
+
+
 def test_an_unknown_listener_is_a_friendly_notice(dashboard_server):
     inputs = [{"id": "user-url", "property": "search", "value": "?id=nobody-at-all"},
               {"id": "user-tabs", "property": "value", "value": "listener"},
@@ -126,7 +139,12 @@ EVALUATION = {"chosen": {"name": "rp3beta, bm25", "alpha": 0.4, "k": 10, "rule":
                        *[{"method": "hybrid", "alpha": a, "k": 10, "metrics": {"ndcg": 0.1 + a / 10, "users": 900}}
                          for a in (0.0, 0.4, 1.0)]],
               "variants": [{"name": "cosine, raw counts", "alpha": 0.0, "k": 10,
-                            "metrics": {"ndcg": 0.0777, "coverage": 0.3}}]}
+                            "metrics": {"ndcg": 0.0777, "coverage": 0.3}}],
+              "new_release": {"protocol": {"held_out_tracks": 123, "evaluated_listeners": 456},
+                              "runs": [{"method": "hybrid", "alpha": a, "k": k,
+                                        "metrics": {"ndcg": 0.0101 + a / 100, "recall": 0.2 + a / 10,
+                                                    "new_share": 0.05}}
+                                       for a in (0.0, 0.4, 1.0) for k in (10, 50)]}}
 
 
 def test_a_server_without_artifacts_says_so_and_picks_them_up_when_built(empty_artifact_root, tmp_path,
@@ -150,9 +168,13 @@ def test_a_server_without_artifacts_says_so_and_picks_them_up_when_built(empty_a
 
         alpha_page = page_layout(server, "/alpha")
         assert "The build chose α = 0.4" in alpha_page and "ndcg@10" in alpha_page
+        assert "alpha-protocols" in alpha_page and "new releases: recall@50" in alpha_page
         data_page = page_layout(server, "/data")
         assert "of 900 listeners" in data_page and "0.1400" in data_page
         assert "Collaborative models compared" in data_page and "cosine, raw counts" in data_page
         assert "0.0777" in data_page and "rp3beta, bm25" in data_page
+        # the new-release protocol: the chosen alpha's row (ndcg 0.0141, recall@50 0.24) and the extremes
+        assert "data-new-releases" in data_page and "123 tracks lost all their listening" in data_page
+        assert "0.0141" in data_page and "0.2400" in data_page and "content only (α = 1)" in data_page
     finally:
         stop_server(server)

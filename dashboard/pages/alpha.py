@@ -19,7 +19,7 @@ from engine import DEFAULT_ALPHAS, ArtifactError, RecommenderError, UnknownTrack
 from dashboard import background, components, config, figures, ids, urls
 from dashboard.access import get_loaded, get_recommender
 from dashboard.components.tracks import track_label, track_option
-from dashboard.views import concat_sweeps, evaluation_rows, rank_trajectories
+from dashboard.views import concat_sweeps, evaluation_rows, protocol_curves, rank_trajectories
 
 dash.register_page(__name__, path="/alpha", name="α sensitivity", title="α sensitivity · Hybrid music recommender",
                    order=2, description="How one seed's recommendations change as α moves from 0 to 1.")
@@ -168,10 +168,11 @@ def _results(seed, k, result, trajectories, names):
                  "top k at that α. Orange: in the list at low α (listening behaviour); blue: at high α (content); "
                  "grey: throughout.")
     overlap = components.section(
-        f"Overlap with the α = {REFERENCE_ALPHA:g} list",
-        dcc.Graph(figure=figures.overlap(result.alphas, shares, REFERENCE_ALPHA), config=figures.GRAPH_CONFIG,
-                  id=ids.ALPHA_OVERLAP),
-        subtitle="Share of each list that is also in the balanced list.")
+        f"Overlap with the α = {REFERENCE_ALPHA:g} list, and new tracks",
+        dcc.Graph(figure=figures.overlap(result.alphas, shares, REFERENCE_ALPHA, result.new_share),
+                  config=figures.GRAPH_CONFIG, id=ids.ALPHA_OVERLAP),
+        subtitle="Bars: share of each list that is also in the balanced list. Line: share of each list that "
+                 "nobody has played yet (their listening score is estimated from similar tracks).")
     ends = components.section(
         "The lists side by side",
         dbc.Row([dbc.Col(_mini_list(title, result.ranking[result.alphas.index(a)], names, seed.track_id, a))
@@ -204,9 +205,17 @@ def _metrics_section(evaluation):
     chosen = evaluation.get("chosen") or {}
     choice = (html.P([f"The build chose α = {chosen['alpha']:g}", f" ({chosen['rule']})" if chosen.get("rule") else "",
                       "."], className="small mb-2") if _chosen_alpha(evaluation) is not None else None)
+    curves = protocol_curves(evaluation)
+    protocols = dcc.Graph(figure=figures.protocols_vs_alpha(curves, _chosen_alpha(evaluation)),
+                          config=figures.GRAPH_CONFIG, id=ids.ALPHA_PROTOCOLS) if curves else None
     return components.section(
         "Offline metrics against α",
         choice,
+        protocols,
+        html.P("Left axis: listeners with a history (20 % of each listener's tracks held out). Right axis: new "
+               "releases (a tenth of the tracks lost all their listening before the build); the build picks "
+               "the α best for new releases among those as good as the best for listeners with a history.",
+               className="small text-muted") if curves else None,
         dcc.Dropdown(id=ids.ALPHA_METRIC, options=metrics, value=default, clearable=False,
                      className="metric-picker mb-2"),
         dcc.Graph(figure=figures.metric_vs_alpha(rows, default, _chosen_alpha(evaluation)),

@@ -13,7 +13,7 @@ from engine import ArtifactError
 
 from dashboard import components, figures, ids
 from dashboard.access import get_loaded
-from dashboard.views import evaluation_rows, evaluation_table, model_comparison
+from dashboard.views import evaluation_rows, evaluation_table, model_comparison, new_release_summary
 
 dash.register_page(__name__, path="/data", name="Data", title="Data · Hybrid music recommender", order=4,
                    description="Catalogue and listening statistics and how the artifacts were built.")
@@ -161,8 +161,33 @@ def _evaluation_section(evaluation):
         f" of {listeners:,} listeners" if isinstance(listeners, int) else "") + \
         "; the bold row is the hybrid at the α the build chose."
     body = [dcc.Tabs(tables) if len(tables) > 1 else tables[0].children,
+            *_new_release_table(new_release_summary(evaluation)),
             *_models_table(evaluation, chosen.get("k", ks[0]))]
     return components.section("Offline evaluation", html.Div(body), subtitle=subtitle, id=ids.DATA_EVALUATION)
+
+
+def _new_release_table(summary):
+    """What the new-release protocol measured: the chosen α against listening only and content only."""
+    if not summary:
+        return []
+    protocol = summary["protocol"]
+    metrics = [("ndcg@10", "NDCG@10"), ("recall@50", "recall@50"), ("new_share@10", "never played in top 10")]
+    rows = [(f"hybrid at the chosen α = {summary['chosen_alpha']:g}", summary["at_default"], True),
+            ("listening only (α = 0)", summary["listening_only"], False),
+            ("content only (α = 1)", summary["content_only"], False)]
+    head = html.Thead(html.Tr([html.Th("new releases"), *[html.Th(label) for _, label in metrics]]))
+    body = html.Tbody([html.Tr([html.Td(name), *[html.Td(f"{values[m]:.4f}" if m in values else "")
+                                                 for m, _ in metrics]], className="fw-bold" if bold else None)
+                       for name, values, bold in rows])
+    held, listeners = protocol.get("held_out_tracks"), protocol.get("evaluated_listeners")
+    described = (f"{held:,} tracks lost all their listening before the build; {listeners:,} listeners who had "
+                 f"played them were asked for 50 tracks each." if isinstance(held, int) and isinstance(listeners, int)
+                 else "A share of the tracks lost all their listening before the build.")
+    return [html.H6("New releases: tracks nobody had played", className="mt-4 mb-1"),
+            html.P(described + " Their listening score comes from their nearest tracks in content.",
+                   className="small text-muted mb-1"),
+            dbc.Table([head, body], size="sm", striped=True, hover=True, responsive=True,
+                      className="small mb-0", id=ids.DATA_NEW_RELEASES)]
 
 
 def _models_table(evaluation, k):

@@ -68,6 +68,7 @@ def _body(rec, e, ranks, alpha: float) -> list:
         dbc.Col(components.stat_card("content similarity", f"{e.content_similarity:.3f}",
                                      "tags, sound, artist… (−1 to 1)"), sm=6, lg=3, className="mb-3"),
         dbc.Col(components.stat_card("collaborative similarity", f"{e.collab_similarity:.3f}",
+                                     "estimated from similar tracks" if e.estimated_from else
                                      "from who listens to both"), sm=6, lg=3, className="mb-3"),
         dbc.Col(components.stat_card("shared listeners", f"{e.shared_listeners:,}",
                                      f"of {seed.n_listeners:,} and {track.n_listeners:,}"), sm=6, lg=3,
@@ -75,6 +76,7 @@ def _body(rec, e, ranks, alpha: float) -> list:
         dbc.Col(components.stat_card(f"rank at α = {alpha:g}", f"#{current_rank}" if current_rank else "—",
                                      f"among {len(rec.tracks) - 1:,} candidates"), sm=6, lg=3, className="mb-3"),
     ], id=ids.EXPLAIN_FACTS)
+    estimate = _estimate_note(e, seed, track, alpha)
     absent = rec.manifest.get("content", {}).get("absent_blocks", [])
     blocks_note = (html.P(f"Not in this data set: {', '.join(figures.BLOCK_LABELS.get(b, b) for b in absent)}.",
                           className="small text-muted mb-0") if absent else None)
@@ -98,9 +100,26 @@ def _body(rec, e, ranks, alpha: float) -> list:
                   id=ids.EXPLAIN_RANKS),
         subtitle="Where this track lands among the seed's recommendations as the blend moves from listening "
                  "behaviour (0) to content (1); the green band is the top 10.")
-    return [html.Div(back, className="mb-2"), cards, facts,
+    return [html.Div(back, className="mb-2"), cards, facts, estimate,
             dbc.Row([dbc.Col(blocks, lg=6), dbc.Col(radar, lg=6)]),
             dbc.Row([dbc.Col(tags, lg=5), dbc.Col(rank_chart, lg=7)])]
+
+
+def _estimate_note(e, seed, track, alpha: float):
+    """For a never-played seed or track: the tracks its listening similarity is estimated from."""
+    if not e.estimated_from:
+        return None
+    new = track if track.n_listeners == 0 else seed
+    links = [dcc.Link(t.name, href=urls.link("/explain", seed=seed.track_id, track=t.track_id, alpha=alpha)
+                      if t.track_id != seed.track_id else urls.link("/", track=t.track_id, alpha=alpha))
+             for t in e.estimated_from[:5]]
+    listed = [part for i, link in enumerate(links) for part in ((", " if i else ""), link)]
+    return components.section(
+        "Why a never-played track has a listening score",
+        html.P([html.Strong(new.name), " has no listeners yet, so its collaborative similarity is estimated from "
+                "the tracks with listeners most like it in content: ", *listed,
+                f"{' and others' if len(e.estimated_from) > 5 else ''}."], className="mb-0"),
+        id=ids.EXPLAIN_ESTIMATE)
 
 
 def _how_to(rec):

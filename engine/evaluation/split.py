@@ -7,7 +7,7 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from .. import collab_cache
+from ..collab_cache import gather_cost
 from .._kernels import rank_within_rows
 from .._sparse import to_csr32
 from .._validation import check_k
@@ -57,7 +57,7 @@ class Split:
 
         The same for every model fitted on ``train`` (weightings keep the play matrix's pattern).
         """
-        return collab_cache.gather_cost(self.train, self.train_by_user)
+        return gather_cost(self.train, self.train_by_user)
 
     def is_held_out(self, users, tracks) -> np.ndarray:
         """Whether each (listener, track) pair is held out, as a bool array.
