@@ -22,10 +22,10 @@ def _track(track_id="T1", name="Song", audio=None, tags=("rock", "indie"), previ
                  preview_url=preview, n_listeners=3, n_plays=9, audio=audio or {})
 
 
-def _rec(rank, track_id, preview=None) -> Recommendation:
+def _rec(rank, track_id, preview=None, n_listeners=4) -> Recommendation:
     return Recommendation(track_id=track_id, name=f"Song {rank}", artist="Band", score=0.7, content_score=0.8,
                           collab_score=0.6, rank=rank, year=1999, tags=("rock", "pop"), preview_url=preview,
-                          n_listeners=4)
+                          n_listeners=n_listeners)
 
 
 # ------------------------------------------------------------------- URLs
@@ -74,6 +74,9 @@ def test_every_figure_is_a_valid_plotly_figure():
         figures.rank_by_alpha(DEFAULT_ALPHAS, [3] * 10 + [None] + [200] * 10, current_alpha=0.5, k=10),
         figures.bump_chart((0.0, 0.5, 1.0), trajectories, {"a": "A <b>", "b": "B"}, k=2),
         figures.overlap((0.0, 0.5, 1.0), [0.5, 1.0, 0.0]),
+        figures.overlap((0.0, 0.5, 1.0), [0.5, 1.0, 0.0], new_shares=[0.0, 0.1, 0.3]),
+        figures.protocols_vs_alpha({"alpha": [0.0, 1.0], "listeners with a history: NDCG@10": [0.2, 0.1],
+                                    "new releases: NDCG@10": [0.01, 0.03]}, chosen_alpha=0.2),
         figures.metric_vs_alpha([{"method": "hybrid", "alpha": 0.0, "metric": "ndcg@10", "value": 0.1, "k": 10},
                                  {"method": "hybrid", "alpha": 1.0, "metric": "ndcg@10", "value": 0.2, "k": 10},
                                  {"method": "popularity", "alpha": None, "metric": "ndcg@10", "value": 0.05,
@@ -112,6 +115,13 @@ def test_recommendation_list_links_each_result_to_its_explanation():
     assert "/explain?seed=T1&track=T9&alpha=0.5" in text
     assert "Why this?" in text
     assert text.count('"rec-item"') == 2
+
+
+def test_never_played_tracks_carry_a_new_badge_in_lists_and_cards():
+    listing = _text(components.recommendation_list([_rec(1, "T9", n_listeners=0), _rec(2, "T8", n_listeners=7)],
+                                                   alpha=0.5, seed_id="T1"))
+    assert listing.count("new-badge") == 1 and "its listening score is estimated" in listing
+    assert components.new_badge(3) is None
 
 
 def test_without_a_seed_results_link_to_discover():

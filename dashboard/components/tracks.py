@@ -58,6 +58,14 @@ def _meta(artist: str | None, year, listeners: int | None) -> html.Div:
     return html.Div(" · ".join(parts), className="meta text-muted small")
 
 
+def new_badge(n_listeners: int):
+    """A visible "new" mark for a track nobody has played yet (its listening score is estimated), else None."""
+    if n_listeners != 0:
+        return None
+    return html.Span("new", className="badge new-badge ms-2 align-middle",
+                     title="Nobody has played this track yet: its listening score is estimated from similar tracks")
+
+
 def recommendation_list(recs, alpha: float, seed_id: str | None = None, **kwargs) -> html.Div:
     """Ranked recommendations: name, artist, year, top tags, preview and a split score bar.
 
@@ -74,7 +82,7 @@ def recommendation_list(recs, alpha: float, seed_id: str | None = None, **kwargs
         items.append(html.Li([
             html.Div(str(rec.rank), className="rank"),
             html.Div([
-                dcc.Link(rec.name, href=href, className="track-name"),
+                dcc.Link(rec.name, href=href, className="track-name"), new_badge(rec.n_listeners),
                 _meta(rec.artist if rec.artist != rec.name else None, rec.year, rec.n_listeners),
                 tag_badges(rec.tags),
                 audio_player(rec.preview_url),
@@ -91,7 +99,7 @@ def track_card(track, role: str, shared_tags=(), href: str | None = None) -> dbc
     title = dcc.Link(track.name, href=href) if href else track.name
     return dbc.Card(dbc.CardBody([
         html.Div(role, className="text-uppercase small text-muted fw-semibold"),
-        html.H4(title, className="mb-1"),
+        html.H4([title, new_badge(track.n_listeners)], className="mb-1"),
         _meta(track.artist if track.artist != track.name else None, track.year, track.n_listeners),
         html.Div(f"genre: {track.genre}", className="small text-muted") if track.genre else None,
         tag_badges(track.tags, highlight=shared_tags, limit=None, class_name="mt-2"),

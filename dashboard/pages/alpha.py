@@ -142,16 +142,18 @@ def sweep(set_progress, request):
             set_progress((round(90 * n / len(chunks)), f"α ≤ {chunk[-1]:g}"))
         result = concat_sweeps(parts)
         trajectories = rank_trajectories(result)
-        names = {t: rec.track(t).name for t in trajectories}
+        shown = {t: rec.track(t) for t in trajectories}
+        names = {t: shown[t].name for t in trajectories}
+        new = {t for t, info in shown.items() if info.n_listeners == 0}
         seed = rec.track(track)
     except (ArtifactError, RecommenderError) as exc:
         log.warning("alpha: sweep for %r failed: %s", request, exc)
         return components.notice(str(exc), color="danger", dismissable=False)
     set_progress((100, "drawing"))
-    return _results(seed, k, result, trajectories, names)
+    return _results(seed, k, result, trajectories, names, new)
 
 
-def _results(seed, k, result, trajectories, names):
+def _results(seed, k, result, trajectories, names, new=frozenset()):
     shares = result.overlap_with(REFERENCE_ALPHA)
     first, last = result.ranking[0], result.ranking[-1]
     common = len(set(first) & set(last))
@@ -175,16 +177,17 @@ def _results(seed, k, result, trajectories, names):
                  "nobody has played yet (their listening score is estimated from similar tracks).")
     ends = components.section(
         "The lists side by side",
-        dbc.Row([dbc.Col(_mini_list(title, result.ranking[result.alphas.index(a)], names, seed.track_id, a))
+        dbc.Row([dbc.Col(_mini_list(title, result.ranking[result.alphas.index(a)], names, seed.track_id, a, new))
                  for title, a in (("α = 0 · listeners", 0.0), (f"α = {REFERENCE_ALPHA:g}", REFERENCE_ALPHA),
                                   ("α = 1 · content", 1.0))], id=ids.ALPHA_EXTREMES))
     return html.Div([bump, dbc.Row([dbc.Col(overlap, lg=6), dbc.Col(ends, lg=6)])])
 
 
-def _mini_list(title, ranking, names, seed_id, alpha):
+def _mini_list(title, ranking, names, seed_id, alpha, new=frozenset()):
     return html.Div([html.Div(title, className="small fw-semibold text-muted mb-1"),
-                     html.Ol([html.Li(dcc.Link(names.get(t, t), href=urls.link("/explain", seed=seed_id, track=t,
-                                                                             alpha=alpha)))
+                     html.Ol([html.Li([dcc.Link(names.get(t, t), href=urls.link("/explain", seed=seed_id, track=t,
+                                                                              alpha=alpha)),
+                                       components.new_badge(0) if t in new else None])
                               for t in ranking], className="mini-list small")])
 
 
