@@ -223,8 +223,13 @@ def leak_free_tags(tracks: pd.DataFrame, user_ids, user_tags: pd.DataFrame, spli
 
 def evaluate(tracks: pd.DataFrame, plays, user_ids, raw: Path | None = None, *, seed: int = 0,
              max_listeners: int | str | None = "auto", candidates: dict | None = None,
-             alphas=ALPHA_GRID, neighbourhoods=NEIGHBOURHOODS, block_weights: dict | None = None) -> dict:
+             alphas=ALPHA_GRID, neighbourhoods=NEIGHBOURHOODS, block_weights: dict | None = None,
+             keep: dict | None = None) -> dict:
     """Run the offline evaluation on a cleaned catalogue and play matrix; returns evaluation.json's content.
+
+    ``keep``: a dict that receives ``neighbour_search``, the content-neighbour
+    search of the evaluation, when the served content is the evaluation's own
+    (no user tags): the build cuts the served table from it instead of searching again.
 
     Parameters
     ----------
@@ -255,6 +260,8 @@ def evaluate(tracks: pd.DataFrame, plays, user_ids, raw: Path | None = None, *, 
                                  max_users=max_listeners, seed=seed, neighbourhoods=neighbourhoods,
                                  new_release=new_release)
     result = comparison.to_dict()
+    if keep is not None and user_tags is None:  # the served content is this content: its search can be cut
+        keep["neighbour_search"] = comparison.neighbour_search
     tags = ({"source": str(user_tags_path), "rebuilt_without_held_out_pairs": True, **tags_report}
             if tags_report else {"source": "catalogue tags (not derived from the listeners)"})
     result["protocol"]["tags"] = tags
@@ -296,8 +303,10 @@ def _new_release_data(tracks, plays, user_ids, user_tags, seed: int, block_weigh
 
 
 def run_stage(tracks: pd.DataFrame, plays, user_ids, raw: Path | None, *, seed: int = 0,
-              max_listeners: int | str | None = "auto") -> tuple[dict | None, str | None]:
+              max_listeners: int | str | None = "auto", keep: dict | None = None) -> tuple[dict | None, str | None]:
     """The evaluation stage of a build: ``(evaluation, None)``, or ``(None, reason)`` when skipped.
+
+    ``keep``: as :func:`evaluate`.
 
     Skipped (not failed) when the data has fewer than :data:`MIN_TEST_LISTENERS`
     listeners with at least 5 tracks: such numbers would choose defaults at random.
@@ -307,7 +316,7 @@ def run_stage(tracks: pd.DataFrame, plays, user_ids, raw: Path | None, *, seed: 
         reason = f"only {n_test} listeners with >= 5 tracks (need {MIN_TEST_LISTENERS})"
         log.warning("evaluation skipped: %s", reason)
         return None, reason
-    return evaluate(tracks, plays, user_ids, raw, seed=seed, max_listeners=max_listeners), None
+    return evaluate(tracks, plays, user_ids, raw, seed=seed, max_listeners=max_listeners, keep=keep), None
 
 
 def settle_defaults(config: dict, explicit: dict, evaluation: dict | None,

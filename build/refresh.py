@@ -146,11 +146,11 @@ def refresh(raw: Path, out: Path, scheduler: str | None = None, force: bool = Fa
         tracks["n_plays"] = np.asarray(plays.sum(axis=1)).ravel().astype(np.int64)
     with timer.stage("content"):
         features, content = build_content(tracks)
-    evaluation, skipped = None, "not requested"
+    evaluation, skipped, kept = None, "not requested", {}
     if evaluate:
         with timer.stage("evaluation"):
             evaluation, skipped = evaluation_stage.run_stage(tracks, plays, listening.user_ids, Path(raw),
-                                                             max_listeners=eval_listeners)
+                                                             max_listeners=eval_listeners, keep=kept)
     params, alpha, provenance = evaluation_stage.settle_defaults(config, explicit, evaluation, skipped)
     with timer.stage("collaborative"):
         collab = CollaborativeModel(**params).fit(plays)
@@ -163,7 +163,8 @@ def refresh(raw: Path, out: Path, scheduler: str | None = None, force: bool = Fa
     with timer.stage("collab_cache"):  # exact rows of the most expensive seeds (engine.collab_cache)
         heavy = HeavyRows().fit(collab)
     with timer.stage("cold_neighbours"):  # listening estimates of never-played tracks (engine.cold_start)
-        cold = ContentNeighbours().fit(content, tracks["n_listeners"].to_numpy())
+        cold = ContentNeighbours().fit(content, tracks["n_listeners"].to_numpy(),
+                                       candidates=kept.get("neighbour_search"))  # cut from the evaluation's
     with timer.stage("statistics"):
         stats = catalogue_statistics(tracks, plays)
 

@@ -475,6 +475,15 @@ def test_a_build_with_evaluation_writes_evaluation_json_and_takes_its_defaults(e
     assert at[(chosen["alpha"], 50)]["recall"] > 0.05 and at[(chosen["alpha"], 10)]["new_share"] > 0
 
 
+def test_the_served_neighbour_table_cut_from_the_evaluations_search_is_a_fresh_search(evaluated_build):
+    rec = evaluated_build
+    served = rec.scorer.cold
+    fresh = ContentNeighbours().fit(rec.scorer.content, rec.tracks["n_listeners"].to_numpy())
+    assert np.array_equal(served.rows_, fresh.rows_) and len(fresh.rows_) > 0
+    assert np.array_equal(served.neighbours_, fresh.neighbours_)
+    assert np.array_equal(served.weights_, fresh.weights_)
+
+
 def test_the_command_line_writes_the_same_evaluation(demo_raw, evaluated_build, tmp_path):
     out = tmp_path / "evaluation.json"
     assert evaluate_main(["--raw", str(demo_raw), "--out", str(out), "--max-listeners", "300"]) == 0

@@ -48,6 +48,9 @@ class Comparison:
     new_release : dict
         ``{"protocol": {...}, "runs": [{"method", "alpha", "k", "metrics"}, ...]}``: the
         chosen model's alpha grid on the new-release protocol; empty when it did not run.
+    neighbour_search : ContentNeighbours or None
+        The deeper content-neighbour search the protocols' tables were cut from (not
+        written out): the build cuts the served table from it too.
     """
 
     runs: list = field(default_factory=list)
@@ -55,6 +58,7 @@ class Comparison:
     chosen: dict = field(default_factory=dict)
     protocol: dict = field(default_factory=dict)
     new_release: dict = field(default_factory=dict)
+    neighbour_search: object = None
 
     def to_dict(self) -> dict:
         out = {"protocol": self.protocol, "chosen": self.chosen, "runs": self.runs, "variants": self.variants}
@@ -167,7 +171,7 @@ def compare_methods(split: Split, content, candidates: dict, choose: Callable[..
 
     name = chosen["name"]
     popular = measure(rank_popular(split, users, measure.depth))
-    comparison = Comparison(chosen=chosen)
+    comparison = Comparison(chosen=chosen, neighbour_search=shared_search)
     comparison.runs += [_run("popularity", None, k, popular[k]) for k in ks]
     comparison.runs += [_run("content", None, k, measured[(name, 1.0)][k]) for k in ks if 1.0 in alphas]
     comparison.runs += [_run("collaborative", None, k, measured[(name, 0.0)][k]) for k in ks]
@@ -204,19 +208,23 @@ def _sample(users: np.ndarray, max_users: int | None, seed: int) -> np.ndarray:
 
 
 def _shared_search(content, split: Split, new_release: NewReleaseData | None, n_neighbours: int):
-    """One deeper neighbour search that both protocols' tables are cut from, when they share the content.
+    """One deeper neighbour search that both protocols' tables (and the served one) are cut from.
 
-    Searched for every track without training listeners in either split, among
-    the tracks with listeners in either (a superset of each split's), three
-    times as deep: each split's table is then exact and costs one search
-    instead of two (:meth:`ContentNeighbours.fit`, ``candidates``).
+    Searched for every track without training listeners in either split,
+    among the tracks with listeners in the whole data (a superset of each
+    split's), three times as deep: each table is then exact and costs one
+    search instead of one each (:meth:`ContentNeighbours.fit`, ``candidates``).
+    None when the two protocols do not share the content (tags rebuilt per split).
     """
-    if new_release is None or new_release.content is not content:
+    if new_release is not None and new_release.content is not content:
         return None
-    listeners = np.diff(split.train.indptr), np.diff(new_release.split.train.indptr)
-    either_warm = (listeners[0] > 0) | (listeners[1] > 0)
-    either_cold = np.flatnonzero((listeners[0] == 0) | (listeners[1] == 0))
-    return ContentNeighbours(3 * n_neighbours).fit(content, either_warm.astype(np.int64), tracks=either_cold)
+    listeners = [np.diff(split.train.indptr)]
+    if new_release is not None:
+        listeners.append(np.diff(new_release.split.train.indptr))
+    # The warm split held pairs out, never whole tracks' data: training plus test is every track's listening.
+    warm_in_data = (listeners[0] > 0) | (np.bincount(split.test.indices, minlength=len(listeners[0])) > 0)
+    cold_somewhere = np.flatnonzero(np.logical_or.reduce([n == 0 for n in listeners]))
+    return ContentNeighbours(3 * n_neighbours).fit(content, warm_in_data.astype(np.int64), tracks=cold_somewhere)
 
 
 def _new_release(data: NewReleaseData, users: np.ndarray, candidates: dict, alphas, seed, item_features,
