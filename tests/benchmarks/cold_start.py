@@ -101,14 +101,16 @@ def measure(artifacts: Path, held: pd.DataFrame, k: int, train_users: set) -> di
             "rule": rec.manifest["defaults"].get("reason")}
 
 
-def run(src: Path, work: Path) -> dict:
+def run(src: Path, work: Path, seed: int = 0, share: float = 0.1) -> dict:
     from build.import_hetrec import import_hetrec
 
     raw = work / "hetrec"
     import_hetrec(src, raw)
     listening = pd.read_csv(raw / LISTENING, dtype={"track_id": str, "user_id": str})
     results = {}
-    for name, split, k in (("warm", warm_split, 10), ("new_release", new_release_split, 50)):
+    splits = (("warm", lambda data: warm_split(data, seed=seed), 10),
+              ("new_release", lambda data: new_release_split(data, seed=seed, share=share), 50))
+    for name, split, k in splits:
         start = time.perf_counter()
         train, held = split(listening)
         artifacts = build(raw, train, held, work / name)
@@ -122,10 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--src", type=Path, default=DEFAULT_SRC, help="the HetRec 2011 Last.fm-2K directory")
     parser.add_argument("--work", type=Path, default=None, help="working directory (default: a temporary one)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of both splits")
+    parser.add_argument("--share", type=float, default=0.1, help="share of the eligible artists made new releases")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     work = args.work or Path(tempfile.mkdtemp(prefix="cold-start-"))
-    print(json.dumps(run(args.src, work), indent=2))
+    print(json.dumps(run(args.src, work, args.seed, args.share), indent=2))
     return 0
 
 
