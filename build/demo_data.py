@@ -47,8 +47,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from numpy.dtypes import StringDType
 
+from build import settings
 from build.settings import CATALOGUE_FILE, LISTENING_FILE
-from engine.logs import configure_logging
+from engine.schema import CATALOGUE_COLUMNS, LISTENING_COLUMNS
 
 __all__ = [
     "CATALOGUE_COLUMNS",
@@ -66,13 +67,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-CATALOGUE_COLUMNS = (
-    "track_id", "name", "artist", "spotify_preview_url", "spotify_id", "tags", "genre",
-    "year", "duration_ms", "danceability", "energy", "key", "loudness", "mode",
-    "speechiness", "acousticness", "instrumentalness", "liveness", "valence", "tempo",
-    "time_signature",
-)
-LISTENING_COLUMNS = ("track_id", "user_id", "playcount")
 
 
 # --------------------------------------------------------------------------- sizes
@@ -690,7 +684,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="data set size (default: demo)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
     args = parser.parse_args(argv)
-    configure_logging()
+    settings.configure_logging()
     started = time.perf_counter()
     write(generate(args.scale, args.seed), args.out)
     logger.info("done in %.1f s", time.perf_counter() - started)

@@ -30,7 +30,6 @@ from engine.cold_start import ContentNeighbours
 from engine.collab_cache import HeavyRows
 from engine.collaborative import CollaborativeModel
 from engine.errors import ArtifactError, InputDataError
-from engine.logs import configure_logging
 from engine.schema import TRACK_TABLE_COLUMNS
 from engine.stats import catalogue_statistics
 
@@ -226,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="test listeners the evaluation samples at most (0: all; default: auto = all up "
                              "to 2,000, 1,000 above 2M listening rows)")
     args = parser.parse_args(argv)
-    configure_logging()
+    settings.configure_logging()
     try:
         refresh(args.raw, args.out, scheduler=args.scheduler, force=args.force,
                 config={"weighting": args.weighting, "similarity": args.similarity, "beta": args.beta,

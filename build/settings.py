@@ -7,7 +7,10 @@ imports this module.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
+
+from engine import logs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
@@ -21,6 +24,29 @@ def raw_dir() -> Path:
 def artifacts_dir() -> Path:
     """Directory of the active artifact set (``ARTIFACTS_DIR``, default ``data/artifacts``)."""
     return Path(os.environ.get("ARTIFACTS_DIR", DATA_DIR / "artifacts"))
+
+
+def log_level() -> str:
+    """Level of the build's log (``LOG_LEVEL``, default INFO)."""
+    return os.environ.get("LOG_LEVEL", "INFO").upper()
+
+
+def log_json(stream=None) -> bool:
+    """JSON log lines (``LOG_FORMAT=json``) or plain readable ones (``LOG_FORMAT=text``).
+
+    Unset: plain on a terminal, where a person reads them, JSON otherwise
+    (containers, CI, log shippers).
+    """
+    chosen = os.environ.get("LOG_FORMAT", "").strip().lower()
+    if chosen in ("json", "text"):
+        return chosen == "json"
+    stream = stream or sys.stdout
+    return not (hasattr(stream, "isatty") and stream.isatty())
+
+
+def configure_logging() -> None:
+    """The build scripts' logging, as the environment asks (see :func:`log_level`, :func:`log_json`)."""
+    logs.configure_logging(log_level(), json=log_json())
 
 
 CATALOGUE_FILE = "Music Info.csv"

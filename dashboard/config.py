@@ -7,6 +7,11 @@ variable           default                     meaning
 ``DASH_CACHE_DIR`` ``.cache/dash``             diskcache of background callbacks, shared by
                                                every gunicorn worker
 ``LOG_LEVEL``      ``INFO``                    level of the dashboard's loggers
+``LOG_FORMAT``     ``json``                    ``json`` lines, or ``text`` (plain lines)
+``PROMETHEUS_``    unset                       gunicorn's shared directory of metric files
+``MULTIPROC_DIR``                              (set by ``gunicorn.conf.py``): /metrics sums
+                                               every worker's
+``GIT_SHA``        ``unknown``                 the build's commit, in ``build_info``
 =================  ==========================  ==============================================
 
 Relative paths are taken from the project root, so the app serves the same
@@ -31,13 +36,19 @@ class Settings:
     artifacts_dir: Path
     cache_dir: Path
     log_level: str
+    log_json: bool
+    metrics_multiprocess: bool
+    git_sha: str
 
 
 def settings() -> Settings:
     """The current configuration (read on each call; the app reads it once at start-up)."""
     return Settings(artifacts_dir=_path("ARTIFACTS_DIR", "data/artifacts"),
                     cache_dir=_path("DASH_CACHE_DIR", ".cache/dash"),
-                    log_level=os.environ.get("LOG_LEVEL", "INFO").upper())
+                    log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+                    log_json=os.environ.get("LOG_FORMAT", "json").strip().lower() != "text",
+                    metrics_multiprocess=bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR")),
+                    git_sha=os.environ.get("GIT_SHA", "unknown"))
 
 
 def cache_dir_problem(path: Path) -> str | None:

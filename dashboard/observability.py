@@ -17,7 +17,6 @@ aggregates all workers.
 from __future__ import annotations
 
 import logging
-import os
 import platform
 import time
 from contextlib import contextmanager
@@ -26,6 +25,8 @@ import dash
 from flask import Flask, Response, g, request
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram,
                                generate_latest, multiprocess)
+
+from . import config
 
 __all__ = ["install", "observe_query", "set_artifact_version", "TimedRecommender"]
 
@@ -103,7 +104,7 @@ def _callback_name(known: dict) -> str | None:
 
 
 def _metrics() -> Response:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if config.settings().metrics_multiprocess:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
@@ -117,7 +118,7 @@ def install(server: Flask, callback_map: dict) -> None:
     ``callback_map`` is the Dash app's ``callback_map`` (read at request time,
     so callbacks registered later count too).
     """
-    BUILD_INFO.labels(os.environ.get("GIT_SHA", "unknown"), platform.python_version()).set(1)
+    BUILD_INFO.labels(config.settings().git_sha, platform.python_version()).set(1)
 
     @server.before_request
     def _start_timer():
