@@ -30,6 +30,7 @@ runs in well under a minute.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -381,7 +382,7 @@ def test_the_alpha_page_says_the_cache_is_gone_instead_of_starting_a_sweep(app, 
 
     missing = tmp_path / "deleted-cache"
     real = config.settings()
-    monkeypatch.setattr(config, "settings", lambda: config.Settings(real.artifacts_dir, missing, real.log_level))
+    monkeypatch.setattr(config, "settings", lambda: dataclasses.replace(real, cache_dir=missing))
     track = dashboard_recommender.search("a", limit=1)[0].track_id
     output = ("..alpha-url.search...alpha-track.value...alpha-track.options...alpha-k.value..."
               "alpha-notice.children...alpha-request.data..")

@@ -4,6 +4,8 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
+from .. import ids
+
 
 def navbar(pages) -> dbc.Navbar:
     """The top bar with one link per registered page (in registry order), the 404 page left out."""
@@ -14,7 +16,7 @@ def navbar(pages) -> dbc.Navbar:
             dbc.NavbarBrand([html.I(className="bi bi-vinyl-fill me-2"), "Hybrid music recommender"], href="/"),
             dbc.Nav(links, navbar=True, className="ms-auto"),
         ], fluid="xl"),
-        color="dark", dark=True, className="mb-4 shadow-sm", id="app-navbar")
+        color="dark", dark=True, className="mb-4 shadow-sm", id=ids.NAVBAR)
 
 
 def page_header(title: str, subtitle=None) -> html.Div:

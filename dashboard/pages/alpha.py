@@ -194,7 +194,7 @@ def _mini_list(title, ranking, names, seed_id, alpha, new=frozenset()):
 def _empty():
     return components.empty_state("Pick a seed track",
                                   "Search for a track above to see how its recommendations move with α.",
-                                  icon="bi-sliders", id="alpha-empty")
+                                  icon="bi-sliders", id=ids.ALPHA_EMPTY)
 
 
 def _metrics_section(evaluation):
