@@ -259,7 +259,7 @@ def evaluate(tracks: pd.DataFrame, plays, user_ids, raw: Path | None = None, *, 
     comparison = compare_methods(split, content, candidates or CANDIDATES, choose_defaults, alphas=alphas,
                                  max_users=max_listeners, seed=seed, neighbourhoods=neighbourhoods,
                                  new_release=new_release)
-    result = comparison.to_dict()
+    result = evaluation_document(comparison)
     if keep is not None and user_tags is None:  # the served content is this content: its search can be cut
         keep["neighbour_search"] = comparison.neighbour_search
     tags = ({"source": str(user_tags_path), "rebuilt_without_held_out_pairs": True, **tags_report}
@@ -270,6 +270,16 @@ def evaluate(tracks: pd.DataFrame, plays, user_ids, raw: Path | None = None, *, 
             {**tags, **new_release_tags} if new_release_tags else tags)
     result["protocol"]["total_seconds"] = round(time.perf_counter() - start, 2)
     return result
+
+
+def evaluation_document(comparison) -> dict:
+    """The content of ``evaluation.json``: protocol, the chosen defaults, every run and variant, and the
+    new-release protocol's runs when it ran (``dashboard.views`` reads this layout)."""
+    document = {"protocol": comparison.protocol, "chosen": comparison.chosen, "runs": comparison.runs,
+                "variants": comparison.variants}
+    if comparison.new_release:
+        document["new_release"] = comparison.new_release
+    return document
 
 
 def _split_content(tracks: pd.DataFrame, user_ids, user_tags: pd.DataFrame | None, split: Split,

@@ -138,7 +138,7 @@ def evaluation_rows(evaluation: dict | None, protocol: str = "warm") -> list[dic
     """Flatten an evaluation into rows ``{"method", "alpha", "k", "metric", "value"}``.
 
     Reads ``{"runs": [{"method": "hybrid", "alpha": 0.3, "k": 10, "metrics": {...}}, ...]}``
-    as :class:`engine.evaluation.Comparison` writes it; the metrics of one run
+    as the build writes it (``build.evaluate.evaluation_document``); the metrics of one run
     are a dict ``{name: number}``, e.g. ``{"ndcg": 0.21, "coverage": 0.12}``
     (``k`` may be omitted; a listener count ``users`` is not a metric and is skipped).
     ``protocol="new_release"`` reads the new-release runs (``evaluation["new_release"]["runs"]``).
@@ -218,7 +218,7 @@ def model_comparison(evaluation: dict | None, k: float) -> list[dict]:
     """The collaborative models the build compared, by listening alone (alpha 0), at cut-off ``k``.
 
     Reads the chosen model's ``collaborative`` run and the ``variants``
-    :class:`engine.evaluation.Comparison` writes. Returns one record
+    of ``evaluation.json`` (``build.evaluate.evaluation_document``). Returns one record
     ``{"model", "chosen", <metric>: value, ...}`` per model, best NDCG first;
     empty when the evaluation has no variants.
     """

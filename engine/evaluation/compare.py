@@ -32,7 +32,8 @@ NEW_RELEASE_KS = (10, 50)
 
 @dataclass
 class Comparison:
-    """Everything one comparison measured, ready for ``evaluation.json``.
+    """Everything one comparison measured (the build writes it as ``evaluation.json``, see
+    ``build.evaluate.evaluation_document``).
 
     Attributes
     ----------
@@ -59,12 +60,6 @@ class Comparison:
     protocol: dict = field(default_factory=dict)
     new_release: dict = field(default_factory=dict)
     neighbour_search: object = None
-
-    def to_dict(self) -> dict:
-        out = {"protocol": self.protocol, "chosen": self.chosen, "runs": self.runs, "variants": self.variants}
-        if self.new_release:
-            out["new_release"] = self.new_release
-        return out
 
 
 @dataclass(frozen=True)
