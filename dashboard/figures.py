@@ -59,6 +59,14 @@ def _vline(x: float, text: str, position: str = "center") -> tuple[dict, dict]:
     return shape, label
 
 
+def _chosen_alpha_marks(chosen_alpha: float | None) -> tuple[list, list]:
+    """``(shapes, annotations)``: a line at the alpha the build chose, if any."""
+    if chosen_alpha is None:
+        return [], []
+    shape, label = _vline(chosen_alpha, f"chosen α = {chosen_alpha:g}", position="right")
+    return [shape], [label]
+
+
 def empty(message: str, height: int = 240) -> dict:
     """A blank figure that says why it is blank."""
     return _figure([], height, xaxis={"visible": False}, yaxis={"visible": False},
@@ -182,10 +190,7 @@ def protocols_vs_alpha(curves: dict, chosen_alpha: float | None = None) -> dict:
                        "yaxis": "y2" if right else "y", "line": {"color": next(colours, SEED), "width": 3,
                                                                  "dash": "dot" if share else "solid"},
                        "hovertemplate": f"{_escape(label)}, α = %{{x:.2f}}: %{{y:.4f}}<extra></extra>"})
-    shapes, annotations = [], []
-    if chosen_alpha is not None:
-        shape, label = _vline(chosen_alpha, f"chosen α = {chosen_alpha:g}", position="right")
-        shapes, annotations = [shape], [label]
+    shapes, annotations = _chosen_alpha_marks(chosen_alpha)
     return _figure(traces, 370, xaxis={"title": _title(ALPHA_TITLE), "dtick": 0.1},
                    yaxis={"title": _title("listeners with a history"), "rangemode": "tozero"},
                    yaxis2={**_AXIS, "title": _title("new releases"), "overlaying": "y", "side": "right",
@@ -214,10 +219,7 @@ def metric_vs_alpha(rows: list[dict], metric: str, chosen_alpha: float | None = 
             traces.append({"type": "scatter", "mode": "lines", "name": method, "x": [alphas[0], alphas[-1]],
                            "y": [flat[0], flat[0]], "line": {"color": colour, "dash": "dash", "width": 2},
                            "hovertemplate": f"{_escape(method)}: %{{y:.4f}}<extra></extra>"})
-    shapes, annotations = [], []
-    if chosen_alpha is not None:
-        shape, label = _vline(chosen_alpha, f"chosen α = {chosen_alpha:g}", position="right")
-        shapes, annotations = [shape], [label]
+    shapes, annotations = _chosen_alpha_marks(chosen_alpha)
     return _figure(traces, 370, xaxis={"title": _title(ALPHA_TITLE), "dtick": 0.1},
                    yaxis={"title": _title(metric), "rangemode": "tozero"}, shapes=shapes, annotations=annotations,
                    showlegend=True, legend={"orientation": "h", "y": 1.2, "x": 0},
