@@ -21,11 +21,10 @@ The same seed and scale always give the same frames and byte-identical files
 on a given numpy version. numpy only promises a stable random stream within a
 version.
 
-The demo scale (5,000 tracks, 300,000 rows) takes about a second. The full
-scale matches the Kaggle sizes exactly (50,683 tracks, 962,037 users,
-9,711,301 rows on 30,459 warm tracks). It is fully vectorised and takes about
-35 s and 1.1 GB of peak memory on a 2-core machine, a third of that writing
-the 600 MB listening CSV.
+The full scale matches the Kaggle sizes exactly (50,683 tracks, 962,037
+users, 9,711,301 rows on 30,459 warm tracks); the demo scale has 5,000 tracks
+and 300,000 rows. Generation is fully vectorised; a good part of the full
+scale's time is writing the 600 MB listening CSV (``make bench`` reports it).
 """
 from __future__ import annotations
 

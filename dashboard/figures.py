@@ -2,9 +2,8 @@
 
 Figures are plain Plotly figure dicts (``{"data": [...], "layout": {...}}``),
 which ``dcc.Graph`` takes as they are. Building them through
-``plotly.graph_objects`` validates every property and costs 50-100 ms per
-figure on our machines, far more than the recommendation itself (about a
-millisecond); dicts cost microseconds.
+``plotly.graph_objects`` validates every property, which costs far more than
+the recommendation itself; the tests validate these dicts once instead.
 
 Colours are shared by every page: content is blue, listening behaviour
 (collaborative) is orange, the seed track is grey, never-played tracks are raspberry.
