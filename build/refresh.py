@@ -1,13 +1,23 @@
 """Build (or refresh) the artifact set from the two raw CSV files.
 
     python -m build.refresh --raw data/raw --out data/artifacts [--scheduler tcp://host:8786] [--force]
-                            [--no-evaluate] [--eval-listeners N]
+                            [--no-evaluate] [--eval-listeners N] [--wait]
 
 Stages: ingest (clean both CSVs; the listening history through dask) ->
 content features -> play matrix -> offline evaluation (build.evaluate: picks
 the collaborative model and the default alpha unless given on the command
 line; writes evaluation.json) -> collaborative model -> statistics -> atomic
 write. Unchanged inputs and settings skip the build unless ``--force``.
+
+One build at a time per artifact root (:class:`engine.artifacts.BuildLock`):
+a build that finds another one running stops at once and names it (pid,
+start time, command), or with ``--wait`` queues behind it and then skips if
+that build already made the set up to date.
+
+Exit codes: 0 built or already up to date; 2 the input cannot be used (the
+message names file, column, row and value); 3 the build failed (an
+unreachable scheduler, a full disk...); 4 another build is running on the
+same artifact root. The serving set is untouched whenever the code is not 0.
 """
 from __future__ import annotations
 
@@ -25,11 +35,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine.artifacts import ArtifactSet, file_checksum, write_artifact_set
+from engine.artifacts import ArtifactSet, BuildLock, file_checksum, write_artifact_set
 from engine.cold_start import ContentNeighbours
 from engine.collab_cache import HeavyRows
 from engine.collaborative import CollaborativeModel
-from engine.errors import ArtifactError, InputDataError
+from engine.errors import ArtifactError, BuildLockedError, InputDataError
 from engine.schema import TRACK_TABLE_COLUMNS
 from engine.stats import catalogue_statistics
 
@@ -111,13 +121,22 @@ def _scheduler(address: str | None):
 
 def refresh(raw: Path, out: Path, scheduler: str | None = None, force: bool = False,
             config: dict | None = None, evaluate: bool = False,
-            eval_listeners: int | str | None = "auto") -> Path | None:
+            eval_listeners: int | str | None = "auto", wait: bool = False) -> Path | None:
     """Build the artifact set; returns its directory, or None when it was already up to date.
 
     ``config`` holds explicit settings (None values count as not given);
     ``evaluate`` runs the offline evaluation stage, which then picks what
-    ``config`` leaves open (the command line turns it on by default).
+    ``config`` leaves open (the command line turns it on by default). The
+    build holds the root's :class:`BuildLock` throughout: raises
+    :class:`engine.errors.BuildLockedError` if another build holds it, or
+    with ``wait`` waits for it.
     """
+    with BuildLock(out, wait=wait) as lock:
+        return _refresh(raw, out, scheduler, force, config, evaluate, eval_listeners, lock)
+
+
+def _refresh(raw: Path, out: Path, scheduler: str | None, force: bool, config: dict | None, evaluate: bool,
+             eval_listeners, lock: BuildLock) -> Path | None:
     explicit = {key: value for key, value in (config or {}).items() if value is not None}
     config = {**DEFAULT_CONFIG, **explicit}
     paths = _inputs(Path(raw))
@@ -201,7 +220,7 @@ def refresh(raw: Path, out: Path, scheduler: str | None = None, force: bool = Fa
         manifest["build_seconds"] = timer.total_seconds
         version = _new_version(Path(out), build_key)
         directory = write_artifact_set(out, version, arrays, table, manifest, extra_json=(
-            {evaluation_stage.EVALUATION_FILE: evaluation} if evaluation else None))
+            {evaluation_stage.EVALUATION_FILE: evaluation} if evaluation else None), lock=lock)
     log.info("artifact set %s written in %.1f s (peak RSS %.0f MB)", directory, timer.total_seconds,
              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return directory
@@ -221,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"default alpha (default: evaluated ({DEFAULT_CONFIG['alpha']}))")
     parser.add_argument("--no-evaluate", dest="evaluate", action="store_false",
                         help="skip the offline evaluation stage (no evaluation.json; built-in defaults)")
+    parser.add_argument("--wait", action="store_true",
+                        help="if another build is running on --out, wait for it instead of stopping (exit 4)")
     parser.add_argument("--eval-listeners", type=evaluation_stage.parse_listeners, default="auto",
                         help="test listeners the evaluation samples at most (0: all; default: auto = all up "
                              "to 2,000, 1,000 above 2M listening rows)")
@@ -229,7 +250,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         refresh(args.raw, args.out, scheduler=args.scheduler, force=args.force,
                 config={"weighting": args.weighting, "similarity": args.similarity, "beta": args.beta,
-                        "alpha": args.alpha}, evaluate=args.evaluate, eval_listeners=args.eval_listeners)
+                        "alpha": args.alpha}, evaluate=args.evaluate, eval_listeners=args.eval_listeners,
+                wait=args.wait)
+    except BuildLockedError as exc:
+        log.error("build not started, previous artifacts untouched: %s", exc)
+        return 4
     except InputDataError as exc:
         log.error("build stopped, previous artifacts untouched: %s", exc)
         return 2

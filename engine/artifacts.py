@@ -20,10 +20,13 @@ a missing, truncated or altered file is refused with a message naming it.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
+import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,9 +37,9 @@ import pyarrow as pa
 import pyarrow.feather as feather
 import xxhash
 
-from .errors import ArtifactError
+from .errors import ArtifactError, BuildLockedError
 
-__all__ = ["SCHEMA_VERSION", "ArtifactSet", "write_artifact_set", "resolve_artifact_dir",
+__all__ = ["SCHEMA_VERSION", "ArtifactSet", "BuildLock", "write_artifact_set", "resolve_artifact_dir",
            "file_checksum"]
 
 #: 2: the track table is an Arrow IPC file and checksums are XXH3 (1: parquet and CRC-32).
@@ -44,6 +47,8 @@ SCHEMA_VERSION = 3  # 3: content neighbours of the cold tracks (cold_*.npy)
 MANIFEST = "manifest.json"
 TRACK_TABLE = "tracks.arrow"
 CURRENT = "current"
+#: The build lock of an artifact root: held (``flock``) for a whole build, holds the holder's description.
+LOCK_FILE = ".build.lock"
 _REBUILD_HINT = "rebuild it with `make artifacts` (python -m build.refresh --force)"
 
 
@@ -97,9 +102,99 @@ def resolve_artifact_dir(path: str | os.PathLike) -> Path:
                         f"{_REBUILD_HINT}")
 
 
+class BuildLock:
+    """One build at a time per artifact root: an exclusive ``flock`` on ``root/.build.lock``.
+
+    The holder writes its pid, start time and command line into the file, so
+    a build that finds the root locked can say which build is running. The
+    kernel releases the lock when the holder exits, however it exits (a killed
+    build never leaves a stale lock); a staging directory whose build is gone
+    is then removed by the next build (:func:`write_artifact_set`).
+
+    Parameters
+    ----------
+    root : path
+        The artifact root (created if missing).
+    wait : bool, default False
+        Wait for the running build to finish instead of raising :class:`BuildLockedError`.
+    """
+
+    def __init__(self, root: str | os.PathLike, wait: bool = False):
+        self.root = Path(root)
+        self.wait = wait
+        self._handle = None
+
+    def __enter__(self) -> "BuildLock":
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle = open(self.root / LOCK_FILE, "a+", encoding="utf-8")
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = self.holder()
+                if not self.wait:
+                    raise BuildLockedError(f"another build is running on {str(self.root)!r}: "
+                                           f"{_describe(holder)}; try again when it has finished, or pass "
+                                           f"--wait to queue behind it", holder) from None
+                fcntl.flock(handle, fcntl.LOCK_EX)  # queued: the kernel wakes us when it is released
+        except BaseException:
+            handle.close()
+            raise
+        handle.seek(0)
+        handle.truncate()
+        json.dump({"pid": os.getpid(), "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                   "command": " ".join(sys.argv)}, handle)
+        handle.flush()
+        self._handle = handle
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._handle is not None:
+            self._handle.truncate(0)
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+    def holds(self, root: str | os.PathLike) -> bool:
+        """Whether this lock is held, on ``root``."""
+        return self._handle is not None and Path(root).resolve() == self.root.resolve()
+
+    def holder(self) -> dict:
+        """What the running build wrote about itself (empty if it has not written yet)."""
+        try:
+            return json.loads((self.root / LOCK_FILE).read_text(encoding="utf-8") or "{}")
+        except (OSError, ValueError):
+            return {}
+
+
+def _describe(holder: dict) -> str:
+    if not holder:
+        return "a build that has not said who it is yet"
+    return f"pid {holder.get('pid')}, started {holder.get('started_at')} ({holder.get('command', '?')})"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def _staging_is_dead(path: Path) -> bool:
+    """Whether the build that made staging directory ``path`` (``.tmp-<version>-<pid>-…``) has exited."""
+    try:
+        pid = int(path.name.split("-p", 1)[1].split("-", 1)[0])
+    except (IndexError, ValueError):  # not ours, or from before pids were recorded: stale only when old
+        return time.time() - path.stat().st_mtime > 3600
+    return pid != os.getpid() and not _alive(pid)
+
+
 def write_artifact_set(root: str | os.PathLike, version: str, arrays: dict[str, np.ndarray],
                        tracks: pd.DataFrame, manifest: dict, keep: int = 2,
-                       extra_json: dict[str, dict] | None = None) -> Path:
+                       extra_json: dict[str, dict] | None = None, lock: BuildLock | None = None) -> Path:
     """Write one artifact set atomically under ``root/version`` and make it current.
 
     Parameters
@@ -121,6 +216,10 @@ def write_artifact_set(root: str | os.PathLike, version: str, arrays: dict[str, 
         Further JSON documents written next to the manifest (e.g.
         ``{"evaluation.json": {...}}``); each is listed with its size and
         SHA-1 under the manifest's ``extra_files``.
+    lock : BuildLock, optional
+        The root's build lock, held by the caller: then no other build can be
+        writing, and every other staging directory is a dead build's. Without it
+        only staging directories whose builder process has exited are removed.
 
     Returns
     -------
@@ -131,7 +230,8 @@ def write_artifact_set(root: str | os.PathLike, version: str, arrays: dict[str, 
     final = root / version
     if final.exists():
         raise ArtifactError(f"artifact version {version!r} already exists at {str(final)!r}")
-    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=root))
+    # The builder's pid in the name: a later build removes the directory only once this process is gone.
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-p{os.getpid()}-", dir=root))
     try:
         entries = {}
         for name, array in arrays.items():
@@ -170,7 +270,7 @@ def write_artifact_set(root: str | os.PathLike, version: str, arrays: dict[str, 
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _point_current(root, version)
-    _prune(root, keep)
+    _prune(root, keep, locked=lock is not None and lock.holds(root))
     return final
 
 
@@ -206,7 +306,7 @@ def _point_current(root: Path, version: str) -> None:
     os.replace(link, root / CURRENT)
 
 
-def _prune(root: Path, keep: int) -> None:
+def _prune(root: Path, keep: int, locked: bool = False) -> None:
     current = (root / CURRENT).resolve().name
     sets = sorted((p for p in root.iterdir()
                    if p.is_dir() and not p.is_symlink() and (p / MANIFEST).is_file()
@@ -219,8 +319,11 @@ def _prune(root: Path, keep: int) -> None:
             doomed = root / f".old-{old.name}"
             os.rename(old, doomed)
             shutil.rmtree(doomed, ignore_errors=True)
-    for stale in [*root.glob(".tmp-*"), *root.glob(".old-*")]:  # left by a killed build
+    for stale in root.glob(".old-*"):  # left by a build killed while deleting
         shutil.rmtree(stale, ignore_errors=True)
+    for staging in root.glob(".tmp-*"):  # left by a killed build; never another live build's
+        if locked or _staging_is_dead(staging):
+            shutil.rmtree(staging, ignore_errors=True)
     for stale_link in root.glob(f".{CURRENT}.*"):  # a link a killed build never renamed
         if stale_link.is_symlink():
             stale_link.unlink(missing_ok=True)

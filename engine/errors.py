@@ -41,6 +41,14 @@ class ArtifactError(RecommenderError, RuntimeError):
     """A missing, truncated, altered or incompatible artifact set."""
 
 
+class BuildLockedError(RecommenderError, RuntimeError):
+    """Another build holds the artifact root; ``holder`` describes it (pid, start time, command)."""
+
+    def __init__(self, message: str, holder: dict | None = None):
+        super().__init__(message)
+        self.holder = holder or {}
+
+
 class InputDataError(RecommenderError, ValueError):
     """Raw input data that cannot be used; the message names file, column, row and value."""
 

@@ -18,9 +18,10 @@ import pytest
 
 from build import settings
 from build.refresh import main, refresh
+from engine.artifacts import LOCK_FILE
 from engine import Recommender
 from engine.errors import InputDataError, RecommenderError
-from tests.helpers import (
+from tests.helpers import (visible_entries, 
     small_catalogue,
     small_listening,
     snapshot,
@@ -182,7 +183,8 @@ def test_a_build_failing_while_writing_leaves_the_previous_set(raw, previous, mo
         refresh(raw, previous, force=True)
     monkeypatch.undo()
     assert snapshot(previous) == before
-    assert sorted(p.name for p in previous.iterdir()) == before["entries"]  # the staging dir is gone too
+    assert visible_entries(previous) == before["entries"]
+    assert [p.name for p in previous.iterdir() if p.name.startswith(".")] == [LOCK_FILE]  # no staging dir
     Recommender.load(previous)
 
 
@@ -195,7 +197,7 @@ def test_a_killed_build_leaves_only_a_hidden_directory_that_the_next_build_clean
     edit(raw / LISTENING, lambda f: f.iloc[:-1])  # changed input: a real build runs
     build(raw, previous)
     assert not leftover.exists()
-    assert not [p for p in previous.iterdir() if p.name.startswith(".")]
+    assert not [p for p in previous.iterdir() if p.name.startswith(".") and p.name != LOCK_FILE]
 
 
 def test_the_command_line_reports_bad_input_with_exit_status_2(raw, previous, caplog):
@@ -292,4 +294,4 @@ def test_cleaning_never_leaves_stray_directories(raw, tmp_path):
     out = tmp_path / "out"
     build(raw, out)
     assert visible_entries(out) == sorted(["current", *version_dirs(out)]) and len(version_dirs(out)) == 1
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    assert not [p for p in out.iterdir() if p.name.startswith(".") and p.name != LOCK_FILE]
