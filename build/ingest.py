@@ -49,9 +49,11 @@ log = logging.getLogger(__name__)
 
 TEXT_COLUMNS = ("track_id", "name", "artist", "spotify_preview_url", "spotify_id", "tags", "genre")
 NUMERIC_RANGES = {**AUDIO_FEATURES, **CATEGORICAL_FEATURES, **OTHER_NUMERIC}
-#: Largest believable play count of one (track, user) row; larger ones are no real count and
-#: would overflow the float32 sums of the play matrix.
-MAX_PLAYCOUNT = 1e9
+#: Largest play count of one (track, user) pair: 2**24, the largest integer float32 (the play matrix's
+#: type) holds exactly; a larger one is no real count (16.7 M plays of one track by one listener).
+MAX_PLAYCOUNT = float(2**24)
+#: Pairs a play matrix may hold: its int32 index arrays address at most 2**31 - 1 entries.
+MAX_PAIRS = 2**31 - 1
 
 
 @dataclass
@@ -385,7 +387,16 @@ def read_listening(path: str | Path, track_ids: pd.Index, blocksize: str = "64MB
     starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
     unique_keys = key[starts]
     report["merged_repeated_pairs"] = int(len(key) - len(unique_keys))
-    summed = np.add.reduceat(counts, starts).astype(np.float32)
+    summed = np.add.reduceat(counts, starts)
+    if summed.size and summed.max() > MAX_PLAYCOUNT:  # repeated rows that add up beyond what float32 holds
+        worst = int(np.argmax(summed))
+        raise InputDataError(f"repeated rows of one (track, user) pair add up to more than {MAX_PLAYCOUNT:,.0f} "
+                             f"plays, which the play matrix cannot hold exactly", file=str(path),
+                             column="playcount", value=float(summed[worst]))
+    if len(unique_keys) > MAX_PAIRS:
+        raise InputDataError(f"{len(unique_keys):,} (track, user) pairs: more than the {MAX_PAIRS:,} the play "
+                             f"matrix's int32 indices address", file=str(path))
+    summed = summed.astype(np.float32)
     report["users"] = int(len(user_ids))
     report["rows"] = int(len(unique_keys))
     log.info("listening %s: %d pairs from %d rows, %d users", path.name, len(unique_keys),

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .errors import InvalidParameterError
+
 
 def concat_ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
     """Indices ``[starts[0], stops[0]) ++ [starts[1], stops[1]) ++ ...`` as one int64 array.
@@ -20,15 +22,25 @@ def concat_ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
     return offsets + np.arange(total, dtype=np.int64)
 
 
+#: Entries (and rows, columns) an int32-indexed matrix can address.
+INT32_LIMIT = 2**31 - 1
+
+
 def to_csr32(matrix) -> sp.csr_matrix:
-    """CSR float32 with int32 indices, sorted and without duplicates (a copy only when needed)."""
+    """CSR float32 with int32 indices, sorted and without duplicates (a copy only when needed).
+
+    Raises :class:`InvalidParameterError` when the matrix has more entries,
+    rows or columns than int32 indices address (the cast would wrap around).
+    """
     csr = sp.csr_matrix(matrix, dtype=np.float32)
     csr.sum_duplicates()
     csr.sort_indices()
+    if max(csr.nnz, *csr.shape) > INT32_LIMIT:
+        raise InvalidParameterError(f"a matrix of shape {csr.shape} with {csr.nnz:,} entries does not fit int32 "
+                                    f"indices (at most {INT32_LIMIT:,})")
     if csr.indices.dtype != np.int32:
         csr.indices = csr.indices.astype(np.int32)
-    # int32 indptr too: scipy upcasts (copies) mixed index dtypes, which would
-    # defeat memory-mapping. Our matrices stay far below 2**31 entries.
+    # int32 indptr too: scipy upcasts (copies) mixed index dtypes, which would defeat memory-mapping.
     csr.indptr = csr.indptr.astype(np.int32)
     return csr
 

@@ -5,6 +5,8 @@ import math
 import numbers
 from collections.abc import Iterable
 
+import numpy as np
+
 from .errors import InvalidParameterError
 
 
@@ -47,3 +49,55 @@ def check_choice(value, choices, *, name: str):
     if value not in choices:
         raise InvalidParameterError(f"{name} must be one of {sorted(choices)}, got {value!r}")
     return value
+
+
+def check_rows(values, n: int, *, name: str, allow_empty: bool = False) -> np.ndarray:
+    """``values`` as a 1-D int64 array of row indices in ``[0, n)``, or raise naming the first bad one.
+
+    The compiled kernels do not check bounds: every index a caller passes goes through here first.
+    """
+    try:
+        array = np.asarray(values)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(f"{name} must be track rows (integers), got {values!r}") from exc
+    if array.ndim > 1:
+        raise InvalidParameterError(f"{name} must be a 1-D sequence of rows, got shape {array.shape}")
+    array = np.atleast_1d(array)
+    if array.size == 0:
+        if allow_empty:
+            return np.empty(0, dtype=np.int64)
+        raise InvalidParameterError(f"{name} is empty: give at least one row")
+    if array.dtype.kind not in "iu":
+        if array.dtype.kind != "f" or not np.all(np.isfinite(array)) or np.any(array != np.floor(array)):
+            raise InvalidParameterError(f"{name} must be whole numbers, got {array[:5].tolist()!r}")
+    rows = array.astype(np.int64)
+    bad = (rows < 0) | (rows >= n)
+    if bad.any():
+        raise InvalidParameterError(f"{name} must be rows in [0, {n}), got {int(rows[bad][0])}")
+    return rows
+
+
+def check_weights(weights, n_seeds: int, *, name: str = "weights", positive_sum: bool = True) -> np.ndarray:
+    """``weights`` as float64 of shape (n_seeds,), finite and >= 0 (with a positive sum), or raise."""
+    try:
+        array = np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(f"{name} must be numbers, got {weights!r}") from exc
+    array = np.atleast_1d(array)
+    if array.shape != (n_seeds,):
+        raise InvalidParameterError(f"{name} must hold one number per seed ({n_seeds}), got shape {array.shape}")
+    if not np.all(np.isfinite(array)) or np.any(array < 0):
+        raise InvalidParameterError(f"{name} must be finite and >= 0, got {array[:5].tolist()!r}")
+    if positive_sum and not array.sum() > 0:
+        raise InvalidParameterError(f"{name} must not all be 0 (they are divided by their sum)")
+    return array
+
+
+def check_scores(values, n: int, *, name: str) -> np.ndarray:
+    """Per-track scores as a C-contiguous float64 array of shape (n,), all finite, or raise."""
+    array = np.ascontiguousarray(values, dtype=np.float64)
+    if array.shape != (n,):
+        raise InvalidParameterError(f"{name} must have shape ({n},), got {array.shape}")
+    if not np.isfinite(array.sum()) and not np.all(np.isfinite(array)):
+        raise InvalidParameterError(f"{name} must be finite numbers (no NaN or infinity)")
+    return array

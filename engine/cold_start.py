@@ -155,6 +155,9 @@ class ContentNeighbours:
     # ------------------------------------------------------------ queries
     def estimate(self, collab: np.ndarray) -> np.ndarray:
         """Write the estimate of every cold track into ``collab`` (shape (n_tracks,), float64); returns it."""
+        if not (isinstance(collab, np.ndarray) and collab.dtype == np.float64 and collab.shape == (self.n_tracks_,)
+                and collab.flags.writeable):
+            raise InvalidParameterError(f"collab must be a writable float64 array of shape ({self.n_tracks_},)")
         estimate_cold(collab, self.rows_, self.neighbours_, self.weights_)
         return collab
 

@@ -31,7 +31,7 @@ import scipy.sparse as sp
 
 from ._kernels import scatter_rows_through
 from ._sparse import column_scale, concat_ranges, row_scale, safe_inverse, to_csr32
-from ._validation import check_choice
+from ._validation import check_choice, check_rows, check_weights
 from .errors import InvalidParameterError
 
 __all__ = ["WEIGHTINGS", "SIMILARITIES", "CollaborativeModel",
@@ -209,8 +209,9 @@ class CollaborativeModel:
         ndarray of shape (n_tracks,), float64
             ``sum_i weights[i] * s(seeds[i], j)``; 0 for tracks sharing no listener.
         """
-        seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
-        weights = np.ones(len(seeds)) if weights is None else np.asarray(weights, dtype=np.float64)
+        seeds = check_rows(seeds, self.n_tracks, name="seeds", allow_empty=True)
+        weights = np.ones(len(seeds)) if weights is None else \
+            check_weights(weights, len(seeds), positive_sum=False)
         left, right = self.left_, self.right_
         out = np.zeros(self.n_tracks, dtype=np.float64)
         # One weight per listener (several seeds share listeners), then each listener's row once.

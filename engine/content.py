@@ -38,6 +38,7 @@ import scipy.sparse as sp
 
 from ._kernels import content_dense, scatter_rows
 from ._sparse import concat_ranges, to_csr32
+from ._validation import check_rows, check_weights
 from .errors import InvalidParameterError
 from .schema import AUDIO_FEATURES
 
@@ -368,8 +369,9 @@ class ContentIndex:
         -------
         ndarray of shape (n_tracks,), float64
         """
-        seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
-        weights = np.ones(len(seeds)) if weights is None else np.asarray(weights, dtype=np.float64)
+        seeds = check_rows(seeds, self.n_tracks, name="seeds")
+        weights = np.ones(len(seeds)) if weights is None else \
+            check_weights(weights, len(seeds), positive_sum=False)
         return self.prepare()._plan.similarity(seeds, weights)
 
     def similarity_by_block(self, i: int, j: int) -> dict[str, float]:

@@ -41,15 +41,18 @@ this module, and the tests compare the two.
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._kernels import ranges_over_candidates, top_contenders
+from ._validation import check_alpha, check_alphas, check_rows, check_scores, check_weights
 from .cold_start import ContentNeighbours
 from .collab_cache import HeavyRows
 from .collaborative import CollaborativeModel
 from .content import ContentIndex
+from .errors import InvalidParameterError
 
 __all__ = ["history_weights", "HybridScorer", "RawScores", "CONSTANT_RANGE", "component_range", "blend_parts"]
 
@@ -188,11 +191,22 @@ class HybridScorer:
         self.heavy.add_to(out, slots[cached], weights[cached])
         return out
 
+    def _check_raw(self, raw) -> None:
+        """``raw`` is scores of this catalogue (from :meth:`raw_scores` or :meth:`scores_from`)."""
+        if not isinstance(raw, RawScores) or len(raw.content_raw) != self.n_tracks \
+                or len(raw.collab_raw) != self.n_tracks:
+            raise InvalidParameterError("raw must be the RawScores of this scorer's catalogue "
+                                        "(from raw_scores or scores_from)")
+
     def collab_pair(self, i: int, j: int) -> float:
         """``collab(i, j)`` as the module docstring defines it, cold tracks through their neighbours."""
+        i, j = (int(r) for r in check_rows([i, j], self.n_tracks, name="tracks"))
+        return self._collab_pair(i, j)
+
+    def _collab_pair(self, i: int, j: int) -> float:
         if self.cold is not None and self.cold.is_cold([i])[0]:  # a cold seed stands for its neighbours
             neighbours, omega = self.cold.neighbours_of(i)
-            return float(sum(w * self.collab_pair(int(n), j) for n, w in zip(neighbours, omega)))
+            return float(sum(w * self._collab_pair(int(n), j) for n, w in zip(neighbours, omega)))
         if self.cold is not None and self.cold.is_cold([j])[0]:  # a cold candidate is estimated from its own
             neighbours, omega = self.cold.neighbours_of(j)
             return float(sum(w * self._measured_pair(i, int(n)) for n, w in zip(neighbours, omega)))
@@ -201,6 +215,7 @@ class HybridScorer:
     def estimated_from(self, i: int, j: int) -> np.ndarray:
         """The tracks whose measured scores :meth:`collab_pair` ``(i, j)`` estimates from, most similar first:
         the neighbours of ``j`` when it has no listeners, else of ``i`` when it has none; else empty."""
+        i, j = (int(r) for r in check_rows([i, j], self.n_tracks, name="tracks"))
         for track in (j, i):
             if self.cold is not None and self.cold.is_cold([track])[0]:
                 return self.cold.neighbours_of(track)[0]
@@ -221,27 +236,36 @@ class HybridScorer:
         ``seeds`` (n_seeds,) track rows, ``weights`` (n_seeds,) (default 1 each;
         divided by their sum), ``exclude`` track rows never recommended besides the seeds.
         """
-        seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
-        weights = np.ones(len(seeds)) if weights is None else np.asarray(weights, dtype=np.float64)
+        seeds = check_rows(seeds, self.n_tracks, name="seeds")
+        weights = np.ones(len(seeds)) if weights is None else check_weights(weights, len(seeds))
         weights = weights / weights.sum()
         if exclude is None and len(seeds) == 1:  # one seed: skip the set operations
             excluded = seeds
         else:
             excluded = np.unique(seeds) if exclude is None else \
-                np.union1d(seeds, np.asarray(exclude, dtype=np.int64))
+                np.union1d(seeds, check_rows(exclude, self.n_tracks, name="exclude", allow_empty=True))
         content_raw = self.content.similarity(seeds, weights)
         if self.cold is None:
             collab_raw = self.collab_scores(seeds, weights)
         else:
             collab_raw = self.cold.estimate(self.collab_scores(*self.cold.expand(seeds, weights)))
-        return self.scores_from(content_raw, collab_raw, excluded)
+        return self._raw(content_raw, collab_raw, excluded)
 
     def scores_from(self, content_raw: np.ndarray, collab_raw: np.ndarray, excluded: np.ndarray) -> RawScores:
         """:class:`RawScores` of component scores formed elsewhere (the batched evaluation forms many at once).
 
         ``content_raw`` and ``collab_raw`` (n_tracks,) float64 as :meth:`raw_scores`
-        defines them, cold tracks' estimates included; ``excluded`` sorted unique int64 rows.
+        defines them, cold tracks' estimates included; ``excluded`` int64 rows (sorted and unique
+        here if they are not).
         """
+        content_raw = check_scores(content_raw, self.n_tracks, name="content_raw")
+        collab_raw = check_scores(collab_raw, self.n_tracks, name="collab_raw")
+        excluded = check_rows(excluded, self.n_tracks, name="excluded", allow_empty=True)
+        if len(excluded) > 1 and not np.all(excluded[1:] > excluded[:-1]):
+            excluded = np.unique(excluded)
+        return self._raw(content_raw, collab_raw, excluded)
+
+    def _raw(self, content_raw: np.ndarray, collab_raw: np.ndarray, excluded: np.ndarray) -> RawScores:
         content_lo, content_hi, collab_lo, collab_hi = ranges_over_candidates(content_raw, collab_raw, excluded)
         return RawScores(content_raw, collab_raw, excluded, self.n_tracks - len(excluded),
                          component_range(content_lo, content_hi), component_range(collab_lo, collab_hi))
@@ -252,7 +276,11 @@ class HybridScorer:
 
     def top_scored(self, raw: RawScores, alpha: float, k: int):
         """``(rows, score, content, collab)`` of the top ``k`` at ``alpha``, best first (see :meth:`RawScores.at`)."""
-        k = min(k, raw.n_candidates)
+        self._check_raw(raw)
+        alpha = check_alpha(alpha)
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0:
+            raise InvalidParameterError(f"k must be an integer >= 0, got {k!r}")
+        k = min(int(k), raw.n_candidates)
         if k <= 0:
             empty = np.empty(0, dtype=np.float64)
             return np.empty(0, dtype=np.int64), empty, empty, empty
@@ -277,6 +305,9 @@ class HybridScorer:
         Normalises once and compares over the candidates only, instead of
         rebuilding the full score arrays for every alpha.
         """
+        self._check_raw(raw)
+        alphas = check_alphas(alphas)
+        track = int(check_rows([track], self.n_tracks, name="track")[0])
         position = np.searchsorted(raw.excluded, track)
         if position < len(raw.excluded) and raw.excluded[position] == track:
             return [None for _ in alphas]

@@ -21,6 +21,7 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from ._validation import check_alpha, check_alphas, check_k
+from ._structure import check_artifact_structure
 from .artifacts import _REBUILD_HINT, ArtifactSet
 from .cold_start import ContentNeighbours
 from .collab_cache import HeavyRows
@@ -177,16 +178,19 @@ class Recommender:
         truncated, altered or incompatible file.
         """
         artifacts = ArtifactSet.open(path, verify=False)
-        # The checksums are computed on other threads (hashing releases the GIL) while this one reads
-        # the table and builds the query structures with numpy; the compiled kernels, which do not
-        # check bounds, run their first query only on arrays whose checksums matched.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            checked = pool.submit(artifacts.verify) if verify else None
+        # The checksums and the structural checks (engine._structure: every index the kernels follow
+        # is in range) run on other threads (hashing and numpy reductions release the GIL) while this
+        # one reads the table and builds the query structures; the compiled kernels, which do not
+        # check bounds, run their first query only on arrays that passed both.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            checked = [pool.submit(check_artifact_structure, artifacts)]
+            if verify:
+                checked.append(pool.submit(artifacts.verify))
             try:
                 recommender = cls._assemble(artifacts)
             finally:
-                if checked is not None:
-                    checked.result()  # an altered file is named, even if assembling it failed first
+                for check in reversed(checked):
+                    check.result()  # an altered or malformed file is named, even if assembling it failed first
         recommender.scorer.warm_up()
         return recommender
 
