@@ -239,6 +239,22 @@ def test_a_play_count_too_large_to_be_real_is_dropped_and_counted(raw, tmp_path,
     assert np.isfinite(rec.manifest["statistics"]["plays"])
 
 
+def test_play_counts_stay_exact_in_the_float32_play_matrix(raw, tmp_path):
+    limit = int(ingest.MAX_PLAYCOUNT)  # 2**24: the largest integer float32 holds exactly
+    assert float(np.float32(limit)) == limit and float(np.float32(limit + 1)) != limit + 1
+    write_listening(raw, small_listening() + [(tid(7), uid(1), limit), (tid(8), uid(1), limit + 1)])
+    rec = builds(raw, tmp_path / "out")
+    assert rec.manifest["cleaning"]["listening"]["dropped_bad_playcount"] == 1  # only the one beyond
+    assert rec.track(tid(7)).n_plays == limit and rec.track(tid(8)).n_listeners == 0
+
+
+def test_repeated_rows_adding_up_beyond_the_exact_range_stop_the_build_naming_the_value(raw, previous):
+    limit = int(ingest.MAX_PLAYCOUNT)
+    write_listening(raw, small_listening() + [(tid(7), uid(1), limit), (tid(7), uid(1), 5)])
+    error = build_fails(raw, previous, settings.LISTENING_FILE)
+    assert "add up to more than 16,777,216 plays" in str(error) and str(float(limit + 5)) in str(error)
+
+
 # --------------------------------------------------------------------------
 # A history written against another catalogue
 # --------------------------------------------------------------------------
