@@ -4,16 +4,26 @@ PORT (default 8000) and WEB_CONCURRENCY (workers, default 2) as on most
 platforms; GUNICORN_TIMEOUT (seconds, default 60). The app is preloaded in the
 master so every worker shares the memory-mapped artifacts (and the loaded
 track table) copy-on-write.
+
+A new artifact set (a build re-pointed ``current``): a thread of the master
+notices it within a second and sends the master SIGHUP; the master loads and
+verifies the set once (``on_reload``), forks fresh workers from it and retires
+the old ones gracefully (``graceful_timeout``). Workers never load on their
+own, so after a swap every one serves the new set within about the check
+interval plus one load, and never a mix after that (``dashboard.access``).
 """
 import gc
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
 # prometheus-client's multiprocess mode: every worker writes its metrics here and
 # /metrics aggregates them. Set before the app (and prometheus_client) is imported.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="dashboard-metrics-"))
+# Each worker records here which artifact version it serves (/healthz lists them).
+os.environ.setdefault("DASHBOARD_STATE_DIR", tempfile.mkdtemp(prefix="dashboard-state-"))
 
 bind = f"0.0.0.0:{int(os.environ.get('PORT', '8000'))}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -31,12 +41,36 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
 
 def on_starting(server):
-    """Start from an empty metrics directory (stale files would add old counts)."""
-    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
-    if directory.exists():
-        for entry in directory.iterdir():
-            entry.unlink() if entry.is_file() else shutil.rmtree(entry, ignore_errors=True)
-    directory.mkdir(parents=True, exist_ok=True)
+    """Start from empty metrics and state directories (stale files would add old counts and workers)."""
+    for variable in ("PROMETHEUS_MULTIPROC_DIR", "DASHBOARD_STATE_DIR"):
+        directory = Path(os.environ[variable])
+        if directory.exists():
+            for entry in directory.iterdir():
+                entry.unlink() if entry.is_file() else shutil.rmtree(entry, ignore_errors=True)
+        directory.mkdir(parents=True, exist_ok=True)
+
+
+def when_ready(server):
+    """Watch ``current`` from the master: a new set is loaded there, then served by fresh workers."""
+    from dashboard import access
+
+    access.watch(access.cache().check_interval, lambda: os.kill(server.pid, signal.SIGHUP))
+
+
+def on_reload(server):
+    """SIGHUP (a new set, or an operator): load and verify it once, in the master, before forking workers."""
+    from dashboard import access
+
+    gc.unfreeze()  # the old set's objects were frozen before the last fork: let them go
+    access.cache().reload_now()
+    gc.collect()
+
+
+def post_fork(server, worker):
+    """A worker serves the set its master loaded, and says which."""
+    from dashboard import access, config
+
+    access.serve_forked(config.settings().state_dir)
 
 
 def pre_fork(server, worker):
@@ -46,7 +80,10 @@ def pre_fork(server, worker):
 
 
 def child_exit(server, worker):
-    """Drop a dead worker's live gauges from the aggregate."""
+    """Drop a dead worker's live gauges from the aggregate, and its record of the version it served."""
     from prometheus_client import multiprocess
 
+    from dashboard import access, config
+
     multiprocess.mark_process_dead(worker.pid)
+    access.forget_worker(config.settings().state_dir, worker.pid)

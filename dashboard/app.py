@@ -94,16 +94,20 @@ def bootstrap_static(filename: str):
 
 @server.route("/healthz")
 def healthz():
-    """``{"status": "ok", "version", "manifest_hash", ...}``, or 503 when no artifact set can be loaded."""
+    """``{"status": "ok", "version", "manifest_hash", ..., "workers": {pid: version}, "consistent"}``,
+    or 503 when no artifact set can be loaded."""
     try:
         loaded = access.get_loaded()
     except ArtifactError as exc:
         log.warning("healthz: no artifacts: %s", exc)
         return jsonify(status="unavailable", error=str(exc)), 503
     rec = loaded.recommender
+    # Under gunicorn: the version every live worker serves (they differ only for the moment of a swap).
+    workers = access.served_versions(config.settings().state_dir)
     return jsonify(status="ok", version=rec.version, manifest_hash=loaded.manifest_hash,
                    created_at=rec.manifest.get("created_at"), tracks=len(rec.tracks),
-                   listeners=len(rec.users), evaluation=loaded.evaluation is not None)
+                   listeners=len(rec.users), evaluation=loaded.evaluation is not None,
+                   workers=workers, consistent=len(set(workers.values()) | {rec.version}) == 1)
 
 
 app.layout = html.Div([

@@ -12,6 +12,8 @@ variable           default                     meaning
 ``MULTIPROC_DIR``                              (set by ``gunicorn.conf.py``): /metrics sums
                                                every worker's
 ``GIT_SHA``        ``unknown``                 the build's commit, in ``build_info``
+``DASHBOARD_``     unset                       where gunicorn's workers record the artifact
+``STATE_DIR``                                  version each serves (set by ``gunicorn.conf.py``)
 =================  ==========================  ==============================================
 
 Relative paths are taken from the project root, so the app serves the same
@@ -39,6 +41,7 @@ class Settings:
     log_json: bool
     metrics_multiprocess: bool
     git_sha: str
+    state_dir: Path | None
 
 
 def settings() -> Settings:
@@ -48,7 +51,9 @@ def settings() -> Settings:
                     log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
                     log_json=os.environ.get("LOG_FORMAT", "json").strip().lower() != "text",
                     metrics_multiprocess=bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR")),
-                    git_sha=os.environ.get("GIT_SHA", "unknown"))
+                    git_sha=os.environ.get("GIT_SHA", "unknown"),
+                    state_dir=Path(os.environ["DASHBOARD_STATE_DIR"]) if os.environ.get("DASHBOARD_STATE_DIR")
+                    else None)
 
 
 def cache_dir_problem(path: Path) -> str | None:

@@ -79,3 +79,37 @@ def test_an_evaluation_in_the_set_is_loaded_with_it(root):
                                                                              "metrics": {"ndcg@10": 0.2}}]}))
     loaded = RecommenderCache(root, check_interval=0).get()
     assert loaded.evaluation["runs"][0]["metrics"] == {"ndcg@10": 0.2}
+
+
+def test_the_master_loads_a_new_set_once_and_retries_one_that_failed(root):
+    cache = RecommenderCache(root, check_interval=0, retry_after=0.5)
+    first = cache.get()
+    assert not cache.changed()
+    broken = _new_version(root, "v-broken")
+    (root / broken / "user_ids.npy").write_bytes(b"not an array")
+    assert cache.changed()
+    assert cache.reload_now() is first  # refused: the old set keeps serving
+    assert not cache.changed()  # and the watcher does not ask again at once ...
+    import time
+    time.sleep(0.6)
+    assert cache.changed()  # ... but retries after retry_after
+    (root / broken / "user_ids.npy").unlink()
+    good = _new_version(root, "v-good")  # the next build: a complete set
+    shutil.copy(root / first.recommender.directory / "user_ids.npy", root / good / "user_ids.npy")
+    assert cache.reload_now().recommender.version == good and not cache.changed()
+
+
+def test_a_forked_worker_serves_what_its_master_loaded_and_records_it(root, tmp_path, monkeypatch):
+    from dashboard import access
+
+    cache = RecommenderCache(root, check_interval=0)
+    loaded = cache.get()
+    monkeypatch.setattr(access, "_cache", cache)
+    state = tmp_path / "state"
+    state.mkdir()
+    access.serve_forked(state)
+    _new_version(root, "v-next")
+    assert cache.get() is loaded  # a worker never loads on its own: the master swaps workers
+    assert access.served_versions(state) == {str(os.getpid()): loaded.recommender.version}
+    access.forget_worker(state, os.getpid())
+    assert access.served_versions(state) == {}
