@@ -47,8 +47,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from numpy.dtypes import StringDType
 
+from build import progress
 from build.settings import CATALOGUE_FILE, LISTENING_FILE
-from engine.logs import configure_logging
 
 __all__ = [
     "CATALOGUE_COLUMNS",
@@ -690,7 +690,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="data set size (default: demo)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
     args = parser.parse_args(argv)
-    configure_logging()
+    progress.setup()
     started = time.perf_counter()
     write(generate(args.scale, args.seed), args.out)
     logger.info("done in %.1f s", time.perf_counter() - started)

@@ -29,8 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from build import settings
-from engine.logs import configure_logging
+from build import progress, settings
 from engine.schema import CATALOGUE_COLUMNS, LISTENING_COLUMNS
 
 logger = logging.getLogger(__name__)
@@ -423,7 +422,7 @@ def main(argv: list[str] | None = None) -> ImportReport:
     parser.add_argument("--tags-per-artist", type=int, default=10,
                         help="most used tags kept per artist (default: %(default)s)")
     args = parser.parse_args(argv)
-    configure_logging()
+    progress.setup()
     return import_hetrec(args.src, args.out, args.tags_per_artist)
 
 

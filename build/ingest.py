@@ -36,11 +36,13 @@ from pathlib import Path
 
 import dask
 import dask.dataframe as dd
+from dask.callbacks import Callback
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from build.progress import progress
 from engine.errors import InputDataError
 from engine.schema import (AUDIO_FEATURES, CATALOGUE_COLUMNS, CATEGORICAL_FEATURES,
                            LISTENING_COLUMNS, OTHER_NUMERIC)
@@ -74,6 +76,22 @@ class Listening:
 
 
 # ------------------------------------------------------------------ helpers
+class _BlocksDone(Callback):
+    """Moves a progress bar as the local dask scheduler finishes each partition of the result.
+
+    A ``dask.distributed`` client runs the tasks elsewhere and calls no local callback: the bar
+    then stays empty and the scheduler's dashboard shows the progress.
+    """
+
+    def __init__(self, bar, name: str):
+        super().__init__()
+        self._bar, self._name = bar, name  # the result's keys are (name, partition)
+
+    def _posttask(self, key, result, dsk, state, worker_id):
+        if isinstance(key, tuple) and key[0] == self._name:
+            self._bar.update(1)
+
+
 def _read_header(path: Path, required: tuple[str, ...]) -> list[str]:
     """Columns of a CSV file; stops on a missing file, empty file or missing columns."""
     if not path.is_file():
@@ -332,7 +350,9 @@ def read_listening(path: str | Path, track_ids: pd.Index, blocksize: str = "64MB
                             keep_default_na=False, na_values=[""], encoding="utf-8", engine="pyarrow")
         frame = frame.rename(columns={written[c]: c for c in LISTENING_COLUMNS})
         encoded = frame.map_partitions(_encode_partition, catalogue, meta=meta)
-        (encoded,) = dask.compute(encoded)
+        with progress(total=encoded.npartitions, desc="CSV blocks read", unit="block") as bar, \
+                _BlocksDone(bar, encoded._name):
+            (encoded,) = dask.compute(encoded)
     except UnicodeDecodeError as exc:
         raise _not_utf8(path) from exc
     except (pd.errors.ParserError, ValueError) as exc:

@@ -30,12 +30,11 @@ from engine.cold_start import ContentNeighbours
 from engine.collab_cache import HeavyRows
 from engine.collaborative import CollaborativeModel
 from engine.errors import ArtifactError, InputDataError
-from engine.logs import configure_logging
 from engine.schema import TRACK_TABLE_COLUMNS
 from engine.stats import catalogue_statistics
 
 from . import evaluate as evaluation_stage
-from . import settings
+from . import progress, settings
 from .features import build_content
 from .ingest import read_catalogue, read_listening
 from .interactions import play_matrix
@@ -226,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="test listeners the evaluation samples at most (0: all; default: auto = all up "
                              "to 2,000, 1,000 above 2M listening rows)")
     args = parser.parse_args(argv)
-    configure_logging()
+    progress.setup()
     try:
         refresh(args.raw, args.out, scheduler=args.scheduler, force=args.force,
                 config={"weighting": args.weighting, "similarity": args.similarity, "beta": args.beta,

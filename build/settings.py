@@ -7,6 +7,7 @@ imports this module.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -25,3 +26,21 @@ def artifacts_dir() -> Path:
 
 CATALOGUE_FILE = "Music Info.csv"
 LISTENING_FILE = "User Listening History.csv"
+
+
+def log_level() -> str:
+    """Level of the build's logs (``LOG_LEVEL``, default INFO)."""
+    return os.environ.get("LOG_LEVEL", "INFO").upper()
+
+
+def log_json(stream=None) -> bool:
+    """Whether the build logs JSON lines (``LOG_FORMAT=json|text``).
+
+    Unset, it is JSON unless ``stream`` (default ``sys.stdout``) is a terminal:
+    containers and log shippers get JSON, a person at a terminal readable lines.
+    """
+    chosen = os.environ.get("LOG_FORMAT", "").strip().lower()
+    if chosen:  # "text" gives text; anything else JSON, as before the terminal default existed
+        return chosen != "text"
+    stream = sys.stdout if stream is None else stream
+    return not (hasattr(stream, "isatty") and stream.isatty())

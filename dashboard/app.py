@@ -64,7 +64,7 @@ def _artifact_key() -> str:
         return f"no-artifacts:{CODE_FINGERPRINT}"
 
 
-configure_logging(SETTINGS.log_level)
+configure_logging(SETTINGS.log_level, json=SETTINGS.log_json)
 SETTINGS.cache_dir.mkdir(parents=True, exist_ok=True)
 # One cache directory for every worker: background jobs, their progress and cached results live there.
 # While it is unusable the sweep answers with the notice the α page shows before starting one.

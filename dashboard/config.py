@@ -7,6 +7,7 @@ variable           default                     meaning
 ``DASH_CACHE_DIR`` ``.cache/dash``             diskcache of background callbacks, shared by
                                                every gunicorn worker
 ``LOG_LEVEL``      ``INFO``                    level of the dashboard's loggers
+``LOG_FORMAT``     ``json``                    ``json`` (one object per line) or ``text``
 =================  ==========================  ==============================================
 
 Relative paths are taken from the project root, so the app serves the same
@@ -31,13 +32,15 @@ class Settings:
     artifacts_dir: Path
     cache_dir: Path
     log_level: str
+    log_json: bool = True
 
 
 def settings() -> Settings:
     """The current configuration (read on each call; the app reads it once at start-up)."""
     return Settings(artifacts_dir=_path("ARTIFACTS_DIR", "data/artifacts"),
                     cache_dir=_path("DASH_CACHE_DIR", ".cache/dash"),
-                    log_level=os.environ.get("LOG_LEVEL", "INFO").upper())
+                    log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+                    log_json=os.environ.get("LOG_FORMAT", "json").strip().lower() != "text")
 
 
 def cache_dir_problem(path: Path) -> str | None:

@@ -20,9 +20,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: Top-level packages an engine module must not import.
 ENGINE_MUST_NOT_IMPORT = frozenset({"dash", "dash_bootstrap_components", "flask", "build", "dashboard"})
-#: Engine modules allowed to read the environment, relative to the project root.
-#: Removed when the logging configuration moves to the entry points (issue 15).
-READS_ENVIRONMENT_FOR_NOW = frozenset({"engine/logs.py"})
 
 
 def modules(package: str) -> list[Path]:
@@ -77,9 +74,6 @@ def test_the_engine_imports_neither_the_web_stack_nor_the_programs_built_on_it(p
 @pytest.mark.parametrize("path", modules("engine"), ids=relative)
 def test_the_engine_reads_no_environment(path):
     reads = environment_reads(parse(path))
-    if relative(path) in READS_ENVIRONMENT_FOR_NOW:
-        assert reads, f"{relative(path)} no longer reads the environment: drop it from READS_ENVIRONMENT_FOR_NOW"
-        return
     assert not reads, (f"{relative(path)} reads the environment ({', '.join(reads)}); read it in "
                        f"build/settings.py or dashboard/config.py and pass it in as an argument")
 
