@@ -1,6 +1,6 @@
 """The benchmark's input data: generated once by ``build.demo_data`` and cached under ``data/bench/``.
 
-The cache key is the SHA-256 of the generator's source (``build/demo_data.py``)
+The cache key is the SHA-256 of the generator's sources (every ``build/demo_data/*.py``)
 plus the scale and seed, so editing the generator regenerates the data and
 nothing else does. Generation writes into a temporary directory that is
 renamed into place, so an interrupted run never leaves half a data set.
@@ -20,15 +20,19 @@ log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BENCH_DIR = PROJECT_ROOT / "data" / "bench"
-GENERATOR = PROJECT_ROOT / "build" / "demo_data.py"
+GENERATOR = PROJECT_ROOT / "build" / "demo_data"
 CSV_FILES = ("Music Info.csv", "User Listening History.csv")
 
 
 def generator_key(scale: str, seed: int | None) -> str:
     """Cache key of one generated data set: the generator's source hash, scale and seed."""
-    if not GENERATOR.is_file():
+    sources = sorted(GENERATOR.glob("*.py"))
+    if not sources:
         raise FileNotFoundError(f"{GENERATOR} is missing: the benchmark generates its data with build.demo_data")
-    digest = hashlib.sha256(GENERATOR.read_bytes()).hexdigest()[:12]
+    hasher = hashlib.sha256()
+    for source in sources:  # names too: moving code between modules is a change
+        hasher.update(source.name.encode() + b"\0" + source.read_bytes())
+    digest = hasher.hexdigest()[:12]
     return f"{scale}-seed{'default' if seed is None else seed}-{digest}"
 
 
