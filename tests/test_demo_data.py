@@ -430,3 +430,45 @@ def test_the_written_files_are_byte_for_byte_those_of_the_generator_before_its_s
 def test_the_file_schemas_are_the_engines():
     assert CATALOGUE_COLUMNS is schema.CATALOGUE_COLUMNS
     assert LISTENING_COLUMNS is schema.LISTENING_COLUMNS
+
+
+# --------------------------------------------------------------------------- size multiplier
+
+
+def test_a_multiplier_scales_every_count_alike():
+    doubled = DEMO.times(2)
+    assert (doubled.n_tracks, doubled.n_artists, doubled.n_users, doubled.n_listens,
+            doubled.n_warm_tracks, doubled.n_duplicate_spotify_ids) == (10_000, 1_640, 40_000, 600_000, 6_000, 18)
+    quarter = SCALES["full"].times(0.25)
+    assert quarter.n_listens == round(9_711_301 / 4) and quarter.n_users == round(962_037 / 4)
+
+
+def test_multiplier_one_is_the_scale_itself():
+    assert SCALES["full"].times(1) is SCALES["full"]
+
+
+@pytest.mark.parametrize("multiplier", [0, -1, float("nan"), float("inf")])
+def test_a_multiplier_must_be_positive_and_finite(multiplier):
+    with pytest.raises(ValueError, match="multiplier must be a positive number"):
+        DEMO.times(multiplier)
+
+
+def test_a_multiplier_too_small_for_the_sizes_is_refused_with_the_reason():
+    with pytest.raises(ValueError, match="n_listens"):
+        TINY.times(0.001)
+
+
+def test_the_cli_multiplier_writes_data_of_the_multiplied_size(tmp_path):
+    assert main(["--out", str(tmp_path), "--multiplier", "0.5"]) == 0
+    listens = pd.read_csv(tmp_path / LISTENING_FILE)
+    tracks = pd.read_csv(tmp_path / CATALOGUE_FILE)
+    half = DEMO.times(0.5)
+    assert (len(tracks), len(listens), listens["user_id"].nunique(), listens["track_id"].nunique()) == (
+        half.n_tracks, half.n_listens, half.n_users, half.n_warm_tracks)
+
+
+def test_the_cli_refuses_a_bad_multiplier_with_a_message(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--out", "unused", "--multiplier", "-2"])
+    assert stopped.value.code == 2
+    assert "--multiplier -2: multiplier must be a positive number" in capsys.readouterr().err

@@ -1,6 +1,8 @@
 """Sizes of a generated data set: :class:`Scale` and the named :data:`SCALES`."""
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 
 
@@ -62,6 +64,36 @@ class Scale:
             raise ValueError(
                 f"n_duplicate_spotify_ids must be >= 0, got {self.n_duplicate_spotify_ids}"
             )
+
+    def times(self, multiplier: float) -> Scale:
+        """These sizes with every count (tracks, artists, users, rows, warm tracks, duplicate
+        pairs) multiplied by ``multiplier`` and rounded, so the shapes stay the same.
+
+        Rows per user, tracks per artist and the warm share are unchanged, so the data grows
+        like a catalogue and an audience that both grow, not like heavier listeners.
+        ``times(1)`` returns the sizes unchanged (same data, same bytes).
+
+        Parameters
+        ----------
+        multiplier : float
+            Positive and finite, e.g. 0.25 or 4.
+
+        Raises
+        ------
+        ValueError
+            When ``multiplier`` is not positive and finite, or the multiplied sizes cannot be
+            generated (see :meth:`validate`).
+        """
+        if not (isinstance(multiplier, (int, float)) and math.isfinite(multiplier) and multiplier > 0):
+            raise ValueError(f"multiplier must be a positive number, got {multiplier!r}")
+        if multiplier == 1:
+            return self
+        scaled = dataclasses.replace(self, **{
+            field.name: max(1, round(getattr(self, field.name) * multiplier))
+            for field in dataclasses.fields(self) if field.name != "n_duplicate_spotify_ids"
+        }, n_duplicate_spotify_ids=round(self.n_duplicate_spotify_ids * multiplier))
+        scaled.validate()
+        return scaled
 
 
 SCALES = {
