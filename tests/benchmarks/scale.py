@@ -125,6 +125,7 @@ def draw_curves(points: list[dict], fitted: dict, path: Path) -> Path:
 
     matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     rows = np.array([p["rows"] for p in points], dtype=np.float64)
     figure, axes = plt.subplots(2, 3, figsize=(13, 7.5), constrained_layout=True)
@@ -137,6 +138,7 @@ def draw_curves(points: list[dict], fitted: dict, path: Path) -> Path:
         for p in points:
             axis.annotate(f"x{p['multiplier']:g}", (p["rows"], p[key]), textcoords="offset points",
                           xytext=(4, -10), fontsize=8)
+        axis.xaxis.set_minor_formatter(NullFormatter())  # the minor labels of a log axis overlap
         axis.set_title(label)
         axis.set_xlabel("listening rows")
         axis.set_ylabel(unit)
