@@ -32,7 +32,7 @@ import pandas as pd
 from build import progress, settings
 from engine.schema import CATALOGUE_COLUMNS, LISTENING_COLUMNS
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("build.import_hetrec")  # not "__main__" under python -m
 
 DEFAULT_SRC = settings.PROJECT_ROOT.parent / "shared" / "data" / "hetrec2011-lastfm-2k"
 USER_TAGS_FILE = "User Tags.csv"
