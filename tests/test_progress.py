@@ -83,3 +83,14 @@ def test_the_reporter_follows_a_growing_total(monkeypatch):
         report(5, 10)
         report(12, 20)
         assert (bar.n, bar.total) == (12, 20)
+
+
+@pytest.mark.parametrize(("variable", "expected"), [(None, True), ("json", True), ("text", False), ("Text", False)])
+def test_the_dashboard_reads_the_log_format_at_its_entry_point(monkeypatch, variable, expected):
+    from dashboard import config
+
+    if variable is None:
+        monkeypatch.delenv("LOG_FORMAT", raising=False)
+    else:
+        monkeypatch.setenv("LOG_FORMAT", variable)
+    assert config.settings().log_json is expected  # gunicorn's stdout is no terminal: JSON unless asked
