@@ -83,12 +83,12 @@ class _BlocksDone(Callback):
     then stays empty and the scheduler's dashboard shows the progress.
     """
 
-    def __init__(self, bar, name: str):
+    def __init__(self, bar, keys: set):
         super().__init__()
-        self._bar, self._name = bar, name  # the result's keys are (name, partition)
+        self._bar, self._keys = bar, keys  # one key per partition of the result
 
     def _posttask(self, key, result, dsk, state, worker_id):
-        if isinstance(key, tuple) and key[0] == self._name:
+        if key in self._keys:
             self._bar.update(1)
 
 
@@ -350,9 +350,13 @@ def read_listening(path: str | Path, track_ids: pd.Index, blocksize: str = "64MB
                             keep_default_na=False, na_values=[""], encoding="utf-8", engine="pyarrow")
         frame = frame.rename(columns={written[c]: c for c in LISTENING_COLUMNS})
         encoded = frame.map_partitions(_encode_partition, catalogue, meta=meta)
-        with progress(total=encoded.npartitions, desc="CSV blocks read", unit="block") as bar, \
-                _BlocksDone(bar, encoded._name):
-            (encoded,) = dask.compute(encoded)
+        # One result per block, gathered by the client: computing the frame itself would first
+        # concatenate every block on one worker, whose memory would then grow with the rows.
+        blocks = encoded.to_delayed()
+        with progress(total=len(blocks), desc="CSV blocks read", unit="block") as bar, \
+                _BlocksDone(bar, {block.key for block in blocks}):
+            parts = dask.compute(*blocks)
+        encoded = pd.concat(parts, ignore_index=True) if parts else meta
     except UnicodeDecodeError as exc:
         raise _not_utf8(path) from exc
     except (pd.errors.ParserError, ValueError) as exc:
