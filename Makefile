@@ -9,7 +9,7 @@ ARTIFACTS ?= data/artifacts
 PORT ?= 8000
 SCALE ?= demo
 
-.PHONY: venv constraints demo-data artifacts run test bench container-test clean
+.PHONY: venv constraints demo-data artifacts run test bench bench-scale container-test clean
 
 $(STAMP): requirements.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
@@ -48,6 +48,11 @@ test: $(STAMP)
 ## bench: full-scale benchmarks (writes bench-report.md)
 bench: $(STAMP)
 	$(PY) -m tests.benchmarks.run
+
+## bench-scale: how build time, memory, artifact size and query latency grow with the data, at 0.25x to 4x
+## the full scale (--no-evaluate builds; writes scale-report.md and docs/scaling-curves.png; takes ~15 min)
+bench-scale: $(STAMP)
+	$(PY) -m tests.benchmarks.scale
 
 ## container-test: build the real image (podman here, docker elsewhere), run it, check it from outside
 container-test:

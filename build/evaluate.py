@@ -39,7 +39,7 @@ from engine.evaluation import (ALPHA_GRID, NewReleaseData, Split, compare_method
                                train_test_split)
 from engine.schema import EVALUATION_FILE  # noqa: F401  (the file name inside an artifact set)
 
-from . import settings
+from . import progress, settings
 from .features import build_content
 from .ingest import read_catalogue, read_listening
 from .interactions import play_matrix
@@ -256,9 +256,10 @@ def evaluate(tracks: pd.DataFrame, plays, user_ids, raw: Path | None = None, *, 
     content, tags_report = _split_content(tracks, user_ids, user_tags, split, block_weights)
     new_release, new_release_tags = _new_release_data(tracks, plays, user_ids, user_tags, seed, block_weights,
                                                       None if user_tags is not None else content)
-    comparison = compare_methods(split, content, candidates or CANDIDATES, choose_defaults, alphas=alphas,
-                                 max_users=max_listeners, seed=seed, neighbourhoods=neighbourhoods,
-                                 new_release=new_release)
+    with progress.progress(total=None, desc="listeners evaluated", unit="listener") as bar:
+        comparison = compare_methods(split, content, candidates or CANDIDATES, choose_defaults, alphas=alphas,
+                                     max_users=max_listeners, seed=seed, neighbourhoods=neighbourhoods,
+                                     new_release=new_release, on_progress=progress.reporter(bar))
     result = evaluation_document(comparison)
     if keep is not None and user_tags is None:  # the served content is this content: its search can be cut
         keep["neighbour_search"] = comparison.neighbour_search
@@ -386,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-listeners", type=parse_listeners, default="auto",
                         help="test listeners evaluated at most (0: all; default: auto, see default_listeners)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    progress.setup()
     try:
         tracks, _ = read_catalogue(args.raw / settings.CATALOGUE_FILE)
         listening = read_listening(args.raw / settings.LISTENING_FILE, pd.Index(tracks["track_id"]))

@@ -29,10 +29,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from build import settings
+from build import progress, settings
 from engine.schema import CATALOGUE_COLUMNS, LISTENING_COLUMNS
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("build.import_hetrec")  # not "__main__" under python -m
 
 DEFAULT_SRC = settings.PROJECT_ROOT.parent / "shared" / "data" / "hetrec2011-lastfm-2k"
 USER_TAGS_FILE = "User Tags.csv"
@@ -422,7 +422,7 @@ def main(argv: list[str] | None = None) -> ImportReport:
     parser.add_argument("--tags-per-artist", type=int, default=10,
                         help="most used tags kept per artist (default: %(default)s)")
     args = parser.parse_args(argv)
-    settings.configure_logging()
+    progress.setup()
     return import_hetrec(args.src, args.out, args.tags_per_artist)
 
 

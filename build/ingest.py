@@ -36,11 +36,13 @@ from pathlib import Path
 
 import dask
 import dask.dataframe as dd
+from dask.callbacks import Callback
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from build.progress import progress
 from engine.errors import InputDataError
 from engine.schema import (AUDIO_FEATURES, CATALOGUE_COLUMNS, CATEGORICAL_FEATURES,
                            LISTENING_COLUMNS, OTHER_NUMERIC)
@@ -76,6 +78,22 @@ class Listening:
 
 
 # ------------------------------------------------------------------ helpers
+class _BlocksDone(Callback):
+    """Moves a progress bar as the local dask scheduler finishes each partition of the result.
+
+    A ``dask.distributed`` client runs the tasks elsewhere and calls no local callback: the bar
+    then stays empty and the scheduler's dashboard shows the progress.
+    """
+
+    def __init__(self, bar, keys: set):
+        super().__init__()
+        self._bar, self._keys = bar, keys  # one key per partition of the result
+
+    def _posttask(self, key, result, dsk, state, worker_id):
+        if key in self._keys:
+            self._bar.update(1)
+
+
 def _read_header(path: Path, required: tuple[str, ...]) -> list[str]:
     """Columns of a CSV file; stops on a missing file, empty file or missing columns."""
     if not path.is_file():
@@ -334,7 +352,13 @@ def read_listening(path: str | Path, track_ids: pd.Index, blocksize: str = "64MB
                             keep_default_na=False, na_values=[""], encoding="utf-8", engine="pyarrow")
         frame = frame.rename(columns={written[c]: c for c in LISTENING_COLUMNS})
         encoded = frame.map_partitions(_encode_partition, catalogue, meta=meta)
-        (encoded,) = dask.compute(encoded)
+        # One result per block, gathered by the client: computing the frame itself would first
+        # concatenate every block on one worker, whose memory would then grow with the rows.
+        blocks = encoded.to_delayed()
+        with progress(total=len(blocks), desc="CSV blocks read", unit="block") as bar, \
+                _BlocksDone(bar, {block.key for block in blocks}):
+            parts = dask.compute(*blocks)
+        encoded = pd.concat(parts, ignore_index=True) if parts else meta
     except UnicodeDecodeError as exc:
         raise _not_utf8(path) from exc
     except (pd.errors.ParserError, ValueError) as exc:

@@ -44,7 +44,7 @@ from engine.schema import TRACK_TABLE_COLUMNS
 from engine.stats import catalogue_statistics
 
 from . import evaluate as evaluation_stage
-from . import settings
+from . import progress, settings
 from .features import build_content
 from .ingest import read_catalogue, read_listening
 from .interactions import play_matrix
@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="test listeners the evaluation samples at most (0: all; default: auto = all up "
                              "to 2,000, 1,000 above 2M listening rows)")
     args = parser.parse_args(argv)
-    settings.configure_logging()
+    progress.setup()
     try:
         refresh(args.raw, args.out, scheduler=args.scheduler, force=args.force,
                 config={"weighting": args.weighting, "similarity": args.similarity, "beta": args.beta,

@@ -10,8 +10,6 @@ import os
 import sys
 from pathlib import Path
 
-from engine import logs
-
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
 
@@ -42,11 +40,6 @@ def log_json(stream=None) -> bool:
         return chosen == "json"
     stream = stream or sys.stdout
     return not (hasattr(stream, "isatty") and stream.isatty())
-
-
-def configure_logging() -> None:
-    """The build scripts' logging, as the environment asks (see :func:`log_level`, :func:`log_json`)."""
-    logs.configure_logging(log_level(), json=log_json())
 
 
 CATALOGUE_FILE = "Music Info.csv"

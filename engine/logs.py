@@ -1,9 +1,9 @@
-"""Structured (JSON) or plain logging for the build and the dashboard.
+"""Structured (JSON) or plain-text logging for the build and the dashboard.
 
 The engine itself only emits records through :mod:`logging`; processes (the
 build scripts, gunicorn workers) call :func:`configure_logging` once at start,
-with the settings their entry point read from the environment
-(``build.settings``, ``dashboard.config``): nothing here reads it.
+with the level and format their entry point read from the environment
+(``build/settings.py``, ``dashboard/config.py``): the engine holds no configuration.
 """
 from __future__ import annotations
 
@@ -15,17 +15,19 @@ from pythonjsonlogger.json import JsonFormatter
 __all__ = ["configure_logging"]
 
 _FIELDS = "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"
+_TEXT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
 def configure_logging(level: str | int = "INFO", json: bool = True, stream=None) -> None:
-    """Send log records to ``stream``, one JSON object per line, or as plain readable lines.
+    """Send log records to ``stream``, one JSON object per line (or one readable text line).
 
     Parameters
     ----------
-    level : str or int, default "INFO"
+    level : str or int, default="INFO"
         Root level.
-    json : bool, default True
-        JSON lines (what containers and log shippers want); False: ``time level logger: message``.
+    json : bool, default=True
+        JSON lines (what containers and log shippers want); False gives plain
+        text lines for a person at a terminal.
     stream : file, optional
         Defaults to ``sys.stdout``.
 
@@ -38,7 +40,7 @@ def configure_logging(level: str | int = "INFO", json: bool = True, stream=None)
         handler.setFormatter(JsonFormatter(_FIELDS, rename_fields={"levelname": "level", "asctime": "time",
                                                                   "name": "logger"}))
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(logging.Formatter(_TEXT, datefmt="%H:%M:%S"))
     root = logging.getLogger()
     for existing in list(root.handlers):
         if existing.get_name() == "project-structured":

@@ -134,4 +134,4 @@ def test_plain_log_lines_read_as_time_level_logger_message():
     configure_logging("INFO", json=False, stream=stream)
     logging.getLogger("build.refresh").info("stage %s: %.2f s", "content", 0.5)
     line = stream.getvalue().strip()
-    assert line.endswith("INFO build.refresh: stage content: 0.50 s") and not line.startswith("{")
+    assert line.endswith("build.refresh: stage content: 0.50 s") and " INFO " in line and not line.startswith("{")
