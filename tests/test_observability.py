@@ -110,25 +110,6 @@ def test_configure_logging_writes_one_json_object_per_record_with_extra_fields()
                 root.removeHandler(handler)
 
 
-class _Terminal(io.StringIO):
-    def isatty(self):
-        return True
-
-
-@pytest.mark.parametrize(("log_format", "stream", "json_lines"), [
-    (None, io.StringIO(), True),        # a pipe or a file: what containers and log shippers read
-    (None, _Terminal(), False),         # a person at a terminal reads plain lines
-    ("json", _Terminal(), True), ("text", io.StringIO(), False), ("TEXT ", io.StringIO(), False)])
-def test_the_build_logs_plain_lines_on_a_terminal_and_json_elsewhere(monkeypatch, log_format, stream, json_lines):
-    from build import settings
-
-    if log_format is None:
-        monkeypatch.delenv("LOG_FORMAT", raising=False)
-    else:
-        monkeypatch.setenv("LOG_FORMAT", log_format)
-    assert settings.log_json(stream) is json_lines
-
-
 def test_plain_log_lines_read_as_time_level_logger_message():
     stream = io.StringIO()
     configure_logging("INFO", json=False, stream=stream)
