@@ -52,10 +52,10 @@ def layout(track=None, k=None, **_unused):
     state, _ = _parse(rec, {"track": track, "k": k})
     seed = rec.track(state["track"]) if state["track"] else None
     controls = dbc.Row([
-        dbc.Col([html.Label("Seed track", className="form-label small fw-semibold mb-1"),
+        dbc.Col([html.Label("Seed track", htmlFor=ids.ALPHA_TRACK, className="form-label small fw-semibold mb-1"),
                  components.track_picker(ids.ALPHA_TRACK, seed)], md=7),
         dbc.Col([html.Label("List length k", className="form-label small fw-semibold mb-0"),
-                 components.k_control(ids.ALPHA_K, state["k"])], md=5),
+                 components.k_control(ids.ALPHA_K, state["k"], label="List length k")], md=5),
     ], className="align-items-end")
     progress = html.Div([html.Div(f"Ranking the catalogue at {len(DEFAULT_ALPHAS)} values of α…",
                                   className="small text-muted mb-1"),
@@ -190,7 +190,7 @@ def _mini_list(title, ranking, names, seed_id, alpha):
 def _empty():
     return components.empty_state("Pick a seed track",
                                   "Search for a track above to see how its recommendations move with α.",
-                                  icon="bi-sliders", id="alpha-empty")
+                                  icon="bi-sliders", level=2, id="alpha-empty")
 
 
 def _metrics_section(evaluation):
@@ -207,6 +207,7 @@ def _metrics_section(evaluation):
     return components.section(
         "Offline metrics against α",
         choice,
+        html.Label("Metric", htmlFor=ids.ALPHA_METRIC, className="visually-hidden"),
         dcc.Dropdown(id=ids.ALPHA_METRIC, options=metrics, value=default, clearable=False,
                      className="metric-picker mb-2"),
         dcc.Graph(figure=figures.metric_vs_alpha(rows, default, _chosen_alpha(evaluation)),

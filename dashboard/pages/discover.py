@@ -55,6 +55,7 @@ def layout(track=None, alpha=None, k=None, method=None, **_unused):
     seed = rec.track(state["track"]) if state["track"] else None
     controls = components.section(
         "Start from a track",
+        html.Label("Seed track", htmlFor=ids.DISCOVER_TRACK, className="visually-hidden"),
         components.track_picker(ids.DISCOVER_TRACK, seed),
         html.Label("Method", className="form-label mt-3 mb-1 small fw-semibold"),
         html.Div(components.method_control(ids.DISCOVER_METHOD, state["method"])),

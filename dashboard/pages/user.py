@@ -79,7 +79,7 @@ def _listener_panel(state):
                           placeholder="Type the first characters of a listener id…", search_order="original",
                           labels={"no_options_found": "Type the first characters of a listener id"})
     controls = components.section(None, dbc.Row([
-        dbc.Col([html.Label("Listener", className="form-label small fw-semibold mb-1"), picker], md=6),
+        dbc.Col([html.Label("Listener", htmlFor=ids.USER_PICK, className="form-label small fw-semibold mb-1"), picker], md=6),
         dbc.Col(html.Div([
             dbc.Button([html.I(className="bi bi-shuffle me-1"), "Random active listener"], id=ids.USER_RANDOM,
                        color="primary", outline=True),
@@ -101,7 +101,7 @@ def _listener_panel(state):
 
 def _session_panel(rec):
     controls = components.section(None, dbc.Row([
-        dbc.Col([html.Label("Add a track", className="form-label small fw-semibold mb-1"),
+        dbc.Col([html.Label("Add a track", htmlFor=ids.SESSION_PICK, className="form-label small fw-semibold mb-1"),
                  components.track_picker(ids.SESSION_PICK, placeholder="Search a track to add…")], md=9),
         dbc.Col(dbc.Button([html.I(className="bi bi-trash3 me-1"), "Clear the session"], id=ids.SESSION_CLEAR,
                            color="secondary", outline=True, className="w-100"), md=3),
@@ -275,7 +275,8 @@ def show_session(tracks, alpha):
         html.Div([html.Div(t.name, className="track-name"), html.Div(t.artist, className="meta small text-muted")],
                  className="body"),
         html.Button(html.I(className="bi bi-x-lg"), id={"type": ids.SESSION_REMOVE, "index": t.track_id},
-                    className="btn btn-sm btn-outline-secondary remove", title=f"Remove {track_label(t)}"),
+                    className="btn btn-sm btn-outline-secondary remove", title=f"Remove {track_label(t)}",
+                    **{"aria-label": f"Remove {track_label(t)}"}),
     ], className="session-item") for t in known]
     playlist = html.Div([html.Ol(items, className="session-list", id="session-tracks"),
                          html.Div(f"{len(known)} track{'s' if len(known) != 1 else ''}"
