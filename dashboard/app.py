@@ -35,7 +35,7 @@ def _bootstrap_dir() -> Path:
 
 
 #: The vendored CSS changes only with the package, so its version in the path fingerprints every file under it.
-BOOTSTRAP_PATH = f"/vendor/bootstrap-{importlib.metadata.version('Bootstrap-Flask')}"
+BOOTSTRAP_PATH = f"/vendor/bootstrap/{importlib.metadata.version('Bootstrap-Flask')}"
 
 
 def _code_fingerprint() -> str:

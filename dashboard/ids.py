@@ -3,6 +3,8 @@
 # app shell
 SESSION_STORE = "app-session-tracks"
 NAVBAR = "app-navbar"
+NO_ARTIFACTS = "no-artifacts"
+NOT_FOUND = "not-found"
 
 # Discover (/)
 DISCOVER_URL = "discover-url"
@@ -12,6 +14,8 @@ DISCOVER_ALPHA = "discover-alpha"
 DISCOVER_K = "discover-k"
 DISCOVER_NOTICE = "discover-notice"
 DISCOVER_RESULTS = "discover-results"
+DISCOVER_LIST = "discover-list"
+DISCOVER_EMPTY = "discover-empty"
 
 # Explain (/explain)
 EXPLAIN_HEADER = "explain-header"
@@ -20,6 +24,7 @@ EXPLAIN_BLOCKS = "explain-blocks"
 EXPLAIN_RADAR = "explain-radar"
 EXPLAIN_TAGS = "explain-tags"
 EXPLAIN_RANKS = "explain-ranks"
+EXPLAIN_EMPTY = "explain-empty"
 
 # alpha sensitivity (/alpha)
 ALPHA_URL = "alpha-url"
@@ -35,6 +40,7 @@ ALPHA_BUMP = "alpha-bump"
 ALPHA_OVERLAP = "alpha-overlap"
 ALPHA_EXTREMES = "alpha-extremes"
 ALPHA_METRICS = "alpha-metrics"
+ALPHA_EMPTY = "alpha-empty"
 
 # For you (/user)
 USER_URL = "user-url"
@@ -46,11 +52,19 @@ USER_NOTICE = "user-notice"
 USER_HISTORY = "user-history"
 USER_RECS = "user-recs"
 USER_TO_SESSION = "user-to-session"
+USER_LISTENER_PANEL = "user-listener-panel"
+USER_SESSION_PANEL = "user-session-panel"
+USER_EMPTY = "user-empty"
+USER_HISTORY_LIST = "user-history-list"
+USER_RECS_LIST = "user-recs-list"
 SESSION_PICK = "session-pick"
 SESSION_ALPHA = "session-alpha"
 SESSION_LIST = "session-list"
 SESSION_RECS = "session-recs"
 SESSION_CLEAR = "session-clear"
+SESSION_EMPTY = "session-empty"
+SESSION_TRACKS = "session-tracks"
+SESSION_RECS_LIST = "session-recs-list"
 SESSION_REMOVE = "session-remove"  # pattern-matching type: {"type": SESSION_REMOVE, "index": track_id}
 
 # Data (/data)

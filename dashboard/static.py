@@ -20,7 +20,7 @@ from flask import Flask, Request, request
 
 ONE_YEAR = 365 * 24 * 3600
 #: URL prefixes of files that never change under the same URL (the vendored CSS has its version in the path).
-FINGERPRINTED = ("/_dash-component-suites/", "/vendor/bootstrap-")
+FINGERPRINTED = ("/_dash-component-suites/", "/vendor/bootstrap/")
 #: Brotli where the browser takes it (all current browsers over HTTP and HTTPS alike), else gzip.
 ALGORITHMS = ["br", "gzip"]
 

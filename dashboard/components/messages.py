@@ -4,6 +4,8 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
+from .. import ids
+
 
 def notice(text, color: str = "warning", dismissable: bool = True, **kwargs) -> dbc.Alert:
     """A one-line notice (a bad URL value, an unknown id), dismissable unless it replaces the page's content."""
@@ -32,4 +34,4 @@ def no_artifacts(error) -> html.Div:
                  "); this page picks it up without a restart."]),
          html.Details([html.Summary("Details"), html.Pre(str(error), className="small text-wrap")],
                       className="small")],
-        icon="bi-database-x", level=1, id="no-artifacts")
+        icon="bi-database-x", level=1, id=ids.NO_ARTIFACTS)

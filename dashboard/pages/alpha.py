@@ -190,7 +190,7 @@ def _mini_list(title, ranking, names, seed_id, alpha):
 def _empty():
     return components.empty_state("Pick a seed track",
                                   "Search for a track above to see how its recommendations move with α.",
-                                  icon="bi-sliders", level=2, id="alpha-empty")
+                                  icon="bi-sliders", level=2, id=ids.ALPHA_EMPTY)
 
 
 def _metrics_section(evaluation):

@@ -120,9 +120,10 @@ def _manifest_section(loaded):
         "How these artifacts were built",
         dbc.Row([
             dbc.Col([facts, html.H3("Inputs", className="h6 mt-3"), inputs,
-                     html.H3("Cleaning", className="h6"), dbc.Row([dbc.Col([html.Div(name, className="small fw-semibold"),
-                                                            _key_values(sorted(report.items()), small=True)], md=6)
-                                                   for name, report in cleaning.items()])], lg=7),
+                     html.H3("Cleaning", className="h6"),
+                     dbc.Row([dbc.Col([html.Div(name, className="small fw-semibold"),
+                                       _key_values(sorted(report.items()), small=True)], md=6)
+                              for name, report in cleaning.items()])], lg=7),
             dbc.Col([html.H3("Stage timings", className="h6"),
                      dcc.Graph(figure=figures.stage_timings(ordered), config=figures.GRAPH_CONFIG,
                                id=ids.DATA_TIMINGS) if ordered else html.P("Not recorded.", className="text-muted")],

@@ -147,7 +147,7 @@ def _results(rec, state: dict):
                                                         "The catalogue has no other track.")])
     return components.section(
         None, header, *warnings,
-        components.recommendation_list(recs, alpha=alpha, seed_id=seed.track_id, id="discover-list"),
+        components.recommendation_list(recs, alpha=alpha, seed_id=seed.track_id, id=ids.DISCOVER_LIST),
         className="mb-4 shadow-sm section results")
 
 
@@ -159,4 +159,4 @@ def _suggestions(rec, state: dict):
         "Pick a track to start",
         [html.P("Type part of a track or artist name in the search box, or try one of the most listened-to "
                 "tracks:"), html.Div(chips, className="chips")],
-        icon="bi-search", id="discover-empty")
+        icon="bi-search", id=ids.DISCOVER_EMPTY)

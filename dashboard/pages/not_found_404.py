@@ -6,7 +6,7 @@ import logging
 import dash
 from dash import dcc, html
 
-from dashboard import components
+from dashboard import components, ids
 
 dash.register_page(__name__, path="/404", name="Not found", title="Not found · Hybrid music recommender")
 log = logging.getLogger(__name__)
@@ -19,4 +19,4 @@ def layout(**_unused):
          html.Div([dcc.Link("Discover tracks", href="/", className="chip"),
                    dcc.Link("For you", href="/user", className="chip"),
                    dcc.Link("About the data", href="/data", className="chip")], className="chips")],
-        icon="bi-signpost-split", level=1, id="not-found")
+        icon="bi-signpost-split", level=1, id=ids.NOT_FOUND)

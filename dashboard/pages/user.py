@@ -67,9 +67,9 @@ def layout(id=None, alpha=None, mode=None, **_unused):  # noqa: A002 - "id" is t
                                           "you put together right here."),
         switch,
         html.Div(id=ids.USER_NOTICE),
-        html.Div(_listener_panel(state), id="user-listener-panel",
+        html.Div(_listener_panel(state), id=ids.USER_LISTENER_PANEL,
                  style=SHOWN if state["mode"] == "listener" else HIDDEN),
-        html.Div(_session_panel(rec), id="user-session-panel",
+        html.Div(_session_panel(rec), id=ids.USER_SESSION_PANEL,
                  style=SHOWN if state["mode"] == "session" else HIDDEN),
     ])
 
@@ -79,7 +79,8 @@ def _listener_panel(state):
                           placeholder="Type the first characters of a listener id…", search_order="original",
                           labels={"no_options_found": "Type the first characters of a listener id"})
     controls = components.section(None, dbc.Row([
-        dbc.Col([html.Label("Listener", htmlFor=ids.USER_PICK, className="form-label small fw-semibold mb-1"), picker], md=6),
+        dbc.Col([html.Label("Listener", htmlFor=ids.USER_PICK, className="form-label small fw-semibold mb-1"),
+                 picker], md=6),
         dbc.Col(html.Div([
             dbc.Button([html.I(className="bi bi-shuffle me-1"), "Random active listener"], id=ids.USER_RANDOM,
                        color="primary", outline=True),
@@ -129,8 +130,8 @@ def _session_panel(rec):
     Output(ids.USER_NOTICE, "children"),
     Output(ids.USER_HISTORY, "children"),
     Output(ids.USER_RECS, "children"),
-    Output("user-listener-panel", "style"),
-    Output("user-session-panel", "style"),
+    Output(ids.USER_LISTENER_PANEL, "style"),
+    Output(ids.USER_SESSION_PANEL, "style"),
     Input(ids.USER_URL, "search"),
     Input(ids.USER_TABS, "value"),
     Input(ids.USER_PICK, "value"),
@@ -172,7 +173,7 @@ def _listener_lists(rec, state):
     if not state["user"]:
         hint = components.empty_state("Pick a listener", "Search by the first characters of an id, or press "
                                                          "“Random active listener”.", icon="bi-person",
-                                      id="user-empty")
+                                      id=ids.USER_EMPTY)
         return hint, components.empty_state("Their recommendations appear here", icon="bi-stars")
     try:
         history = rec.user_history(state["user"], limit=HISTORY_SHOWN)
@@ -183,8 +184,8 @@ def _listener_lists(rec, state):
     total = listener_track_count(rec, state["user"])
     caption = html.P(f"Top {len(history)} of the {total:,} tracks listener {state['user']} played.",
                      className="small text-muted")
-    return (html.Div([caption, components.history_list(history, id="user-history-list")]),
-            components.recommendation_list(recs, alpha=state["alpha"], id="user-recs-list"))
+    return (html.Div([caption, components.history_list(history, id=ids.USER_HISTORY_LIST)]),
+            components.recommendation_list(recs, alpha=state["alpha"], id=ids.USER_RECS_LIST))
 
 
 @callback(
@@ -269,7 +270,7 @@ def show_session(tracks, alpha):
             log.info("session: dropping unknown track %r", track_id)
     if not known:
         return (components.empty_state("Your session is empty", "Search for tracks above and add a few.",
-                                       icon="bi-music-note-list", id="session-empty"),
+                                       icon="bi-music-note-list", id=ids.SESSION_EMPTY),
                 components.empty_state("Recommendations appear as you add tracks", icon="bi-stars"))
     items = [html.Li([
         html.Div([html.Div(t.name, className="track-name"), html.Div(t.artist, className="meta small text-muted")],
@@ -278,7 +279,7 @@ def show_session(tracks, alpha):
                     className="btn btn-sm btn-outline-secondary remove", title=f"Remove {track_label(t)}",
                     **{"aria-label": f"Remove {track_label(t)}"}),
     ], className="session-item") for t in known]
-    playlist = html.Div([html.Ol(items, className="session-list", id="session-tracks"),
+    playlist = html.Div([html.Ol(items, className="session-list", id=ids.SESSION_TRACKS),
                          html.Div(f"{len(known)} track{'s' if len(known) != 1 else ''}"
                                   + (f" (at most {MAX_SESSION})" if len(known) >= MAX_SESSION else ""),
                                   className="small text-muted")])
@@ -287,7 +288,7 @@ def show_session(tracks, alpha):
     except RecommenderError as exc:
         log.warning("session: cannot recommend: %s", exc)
         return playlist, components.notice(str(exc), dismissable=False)
-    return playlist, components.recommendation_list(recs, alpha=float(alpha), id="session-recs-list")
+    return playlist, components.recommendation_list(recs, alpha=float(alpha), id=ids.SESSION_RECS_LIST)
 
 
 search_session_tracks = components.register_track_search(ids.SESSION_PICK, keep_selection=False)
