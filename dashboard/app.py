@@ -96,9 +96,13 @@ static.install(server)
 Compress(server)  # after static.install: its settings are read here
 
 
-@server.route(f"{BOOTSTRAP_PATH}/<path:filename>")
+@server.route("/vendor/bootstrap/<path:filename>")
 def bootstrap_static(filename: str):
-    return send_from_directory(_bootstrap_dir(), filename, max_age=static.ONE_YEAR)
+    """Bootstrap's files; under the package's version (the links the pages use) they are cached for a year."""
+    version_prefix = BOOTSTRAP_PATH.removeprefix("/vendor/bootstrap/") + "/"
+    if filename.startswith(version_prefix):
+        return send_from_directory(_bootstrap_dir(), filename.removeprefix(version_prefix), max_age=static.ONE_YEAR)
+    return send_from_directory(_bootstrap_dir(), filename, max_age=24 * 3600)
 
 
 @server.route("/healthz")

@@ -121,7 +121,7 @@ search_tracks = components.register_track_search(ids.ALPHA_TRACK)
     progress=[Output(ids.ALPHA_PROGRESS, "value"), Output(ids.ALPHA_PROGRESS, "label")],
     progress_default=[0, ""],
     running=[(Output(ids.ALPHA_PROGRESS_BOX, "style"), {"display": "block"}, {"display": "none"})],
-    interval=400,
+    interval=150,  # ms between polls: the sweep itself takes tens of milliseconds
     prevent_initial_call=True,
 )
 def sweep(set_progress, request):
