@@ -11,15 +11,15 @@ import logging
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, ctx, dcc, html, no_update
+from dash import Input, Output, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from engine import DEFAULT_ALPHAS, ArtifactError, RecommenderError, UnknownTrackError
+from engine import DEFAULT_ALPHAS, ArtifactError, RecommenderError
 from engine.views import concat_sweeps, evaluation_rows, rank_trajectories
 
-from dashboard import background, components, config, figures, ids, urls
+from dashboard import background, components, config, figures, ids, sync, urls
 from dashboard.access import get_loaded, get_recommender
-from dashboard.components.tracks import track_label, track_option
+from dashboard.components.tracks import track_label
 
 dash.register_page(__name__, path="/alpha", name="α sensitivity", title="α sensitivity · Hybrid music recommender",
                    order=2, description="How one seed's recommendations change as α moves from 0 to 1.")
@@ -30,17 +30,10 @@ CHUNK = 5  # alphas per progress step
 
 
 def _parse(rec, args: dict) -> tuple[dict, list]:
-    k, note = urls.parse_k(args.get("k"))
-    notices = [note]
-    track = args.get("track") or None
-    if track is not None:
-        try:
-            rec.track(track)
-        except UnknownTrackError:
-            log.warning("alpha: unknown track id %r in the URL", track)
-            notices.append(f"There is no track with id “{track}” in this catalogue. Search for one by name below.")
-            track = None
-    return {"track": track, "k": k}, [components.notice(n) for n in notices if n]
+    """Validated view state from URL arguments, and what had to be replaced (None where nothing was)."""
+    k, k_note = urls.parse_k(args.get("k"))
+    track, track_note = sync.parse_track(rec, args.get("track"), "alpha")
+    return {"track": track, "k": k}, [k_note, track_note]
 
 
 def layout(track=None, k=None, **_unused):
@@ -92,9 +85,9 @@ def sync_view(search, track, k):
     except ArtifactError:
         raise PreventUpdate
     problem = config.cache_dir_problem(config.settings().cache_dir)
-    if ctx.triggered_id in (None, ids.ALPHA_URL):
-        state, notices = _parse(rec, urls.query_args(search))
-        options = [track_option(rec.track(state["track"]))] if state["track"] else []
+    if sync.url_changed(ids.ALPHA_URL):
+        state, notices = sync.from_url(rec, search, _parse)
+        options = sync.track_options(rec, state["track"])
         if problem:
             return no_update, state["track"], options, state["k"], notices + [_cache_notice(problem)], no_update
         return no_update, state["track"], options, state["k"], notices, state

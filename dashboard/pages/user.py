@@ -17,7 +17,7 @@ from dash.exceptions import PreventUpdate
 from engine import ArtifactError, RecommenderError, UnknownTrackError, UnknownUserError
 from engine.views import listener_track_count
 
-from dashboard import components, ids, urls
+from dashboard import components, ids, sync, urls
 from dashboard.access import get_recommender
 from dashboard.components.tracks import track_label
 
@@ -33,6 +33,7 @@ MODES = {"listener": "A listener", "session": "Your session"}
 
 
 def _parse(rec, args: dict) -> tuple[dict, list]:
+    """Validated view state from URL arguments, and what had to be replaced (None where nothing was)."""
     alpha, note = urls.parse_alpha(args.get("alpha"), rec.default_alpha)
     notices = [note]
     mode = args.get("mode") or "listener"
@@ -48,7 +49,7 @@ def _parse(rec, args: dict) -> tuple[dict, list]:
             notices.append(f"Listener “{user}” has no listening history in this data set. Search by the first "
                            f"characters of an id, or pick a random active listener.")
             user = None
-    return {"user": user, "alpha": alpha, "mode": mode}, [components.notice(n) for n in notices if n]
+    return {"user": user, "alpha": alpha, "mode": mode}, notices
 
 
 def layout(id=None, alpha=None, mode=None, **_unused):  # noqa: A002 - "id" is the URL parameter
@@ -145,8 +146,8 @@ def sync_view(search, mode, user, alpha, _random):
     except ArtifactError:
         raise PreventUpdate
     trigger = ctx.triggered_id
-    if trigger in (None, ids.USER_URL):
-        state, notices = _parse(rec, urls.query_args(search))
+    if sync.url_changed(ids.USER_URL):
+        state, notices = sync.from_url(rec, search, _parse)
         history, recs = _listener_lists(rec, state)
         return (no_update, state["mode"], state["user"], [state["user"]] if state["user"] else [], state["alpha"],
                 notices, history, recs, *_panels(state["mode"]))
