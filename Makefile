@@ -8,6 +8,8 @@ RAW ?= data/raw
 ARTIFACTS ?= data/artifacts
 PORT ?= 8000
 SCALE ?= demo
+# axe-core, the accessibility rules the browser tests run on every page (npm, installed once, outside git)
+AXE_CORE := .cache/node/node_modules/axe-core/axe.min.js
 
 .PHONY: venv constraints demo-data artifacts run test bench bench-scale container-test clean
 
@@ -41,8 +43,12 @@ artifacts: demo-data
 run: artifacts
 	ARTIFACTS_DIR=$(ARTIFACTS) PORT=$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py dashboard.app:server
 
-## test: the whole test suite (browser tests need chromium and chromium-driver)
-test: $(STAMP)
+$(AXE_CORE):
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js (the accessibility tests need axe-core)"; exit 1; }
+	npm install --silent --no-audit --no-fund --prefix .cache/node -E axe-core@4.10.2
+
+## test: the whole test suite (browser tests need chromium and chromium-driver, and npm for axe-core)
+test: $(STAMP) $(AXE_CORE)
 	$(PY) -m pytest
 
 ## bench: full-scale benchmarks (writes bench-report.md)

@@ -6,6 +6,7 @@ lives in ``dashboard/pages/``; this module holds none.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import importlib.util
 import logging
 from pathlib import Path
@@ -14,11 +15,12 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, dcc, html
 from flask import jsonify, send_from_directory
+from flask_compress import Compress
 
 from engine import ArtifactError
 from engine.logs import configure_logging
 
-from . import access, background, config, ids, observability
+from . import access, background, config, ids, observability, static
 from .components import navbar
 
 HERE = Path(__file__).resolve().parent
@@ -30,6 +32,10 @@ def _bootstrap_dir() -> Path:
     """Bootstrap 5's CSS as shipped by the Bootstrap-Flask package (the dbc theme URLs point at a CDN)."""
     spec = importlib.util.find_spec("flask_bootstrap")
     return Path(next(iter(spec.submodule_search_locations))) / "static" / "bootstrap5" / "css"
+
+
+#: The vendored CSS changes only with the package, so its version in the path fingerprints every file under it.
+BOOTSTRAP_PATH = f"/vendor/bootstrap/{importlib.metadata.version('Bootstrap-Flask')}"
 
 
 def _code_fingerprint() -> str:
@@ -76,19 +82,26 @@ app = Dash(
     use_pages=True,
     pages_folder=str(HERE / "pages"),
     assets_folder=str(HERE / "assets"),
-    external_stylesheets=["/vendor/bootstrap/bootstrap.min.css", "/vendor/bootstrap/font/bootstrap-icons.min.css"],
+    external_stylesheets=[f"{BOOTSTRAP_PATH}/bootstrap.min.css", f"{BOOTSTRAP_PATH}/font/bootstrap-icons.min.css"],
     background_callback_manager=background_manager,
     on_error=_callback_failed,
     suppress_callback_exceptions=True,  # page components exist only while their page is shown
     title="Hybrid music recommender",
     update_title=None,
+    index_string=dash.dash._default_index.replace("<html>", '<html lang="en">'),
 )
 server = app.server
 observability.install(server, app.callback_map)
+static.install(server)
+Compress(server)  # after static.install: its settings are read here
 
 
 @server.route("/vendor/bootstrap/<path:filename>")
 def bootstrap_static(filename: str):
+    """Bootstrap's files; under the package's version (the links the pages use) they are cached for a year."""
+    version_prefix = BOOTSTRAP_PATH.removeprefix("/vendor/bootstrap/") + "/"
+    if filename.startswith(version_prefix):
+        return send_from_directory(_bootstrap_dir(), filename.removeprefix(version_prefix), max_age=static.ONE_YEAR)
     return send_from_directory(_bootstrap_dir(), filename, max_age=24 * 3600)
 
 
@@ -113,7 +126,7 @@ def healthz():
 app.layout = html.Div([
     dcc.Store(id=ids.SESSION_STORE, storage_type="session", data=[]),
     navbar(dash.page_registry.values()),
-    dbc.Container(dash.page_container, fluid="xl", className="pb-5"),
+    html.Main(dbc.Container(dash.page_container, fluid="xl", className="pb-5")),
 ])
 
 try:  # load now: with gunicorn's preload the workers inherit the loaded set

@@ -161,8 +161,8 @@ def bump_chart(alphas, trajectories: dict[str, list], names: dict[str, str], k: 
 def overlap(alphas, shares, reference: float = 0.5, new_shares=None) -> dict:
     """Share of each alpha's list that is also in the list at ``reference`` (bars) and, when given,
     the share of each list nobody has played yet (a line)."""
-    traces = [{"type": "bar", "x": list(alphas), "y": list(shares), "width": 0.035, "name": f"shared with α = {reference:g}",
-               "marker": {"color": [lean_colour(a) for a in alphas]},
+    traces = [{"type": "bar", "x": list(alphas), "y": list(shares), "width": 0.035,
+               "name": f"shared with α = {reference:g}", "marker": {"color": [lean_colour(a) for a in alphas]},
                "hovertemplate": "α = %{x:.2f}: %{y:.0%} shared<extra></extra>"}]
     if new_shares:
         traces.append({"type": "scatter", "mode": "lines+markers", "x": list(alphas), "y": list(new_shares),

@@ -21,8 +21,7 @@ from build.refresh import main, refresh
 from engine.artifacts import LOCK_FILE
 from engine import Recommender
 from engine.errors import InputDataError, RecommenderError
-from tests.helpers import (visible_entries, 
-    small_catalogue,
+from tests.helpers import (small_catalogue,
     small_listening,
     snapshot,
     tid,

@@ -8,7 +8,6 @@ fresh one; estimates and expanded seed profiles follow the formula.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from engine.cold_start import ContentNeighbours

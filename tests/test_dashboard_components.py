@@ -1,6 +1,7 @@
 """Dashboard building blocks without a browser: URL parsing, figures, lists and notices."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import plotly.graph_objects as go
@@ -190,3 +191,34 @@ def test_the_selected_track_stays_among_the_options(dashboard_recommender):
 def test_no_artifacts_page_says_how_to_build_them():
     text = _text(components.no_artifacts("no artifact set at 'x'"))
     assert "make artifacts" in text and "no artifact set at 'x'" in text
+
+
+def test_a_never_played_track_carries_a_new_badge_that_screen_readers_read():
+    never_played = dataclasses.replace(_rec(1, "T9"), n_listeners=0)
+    listing = _text(components.recommendation_list([never_played, _rec(2, "T8")], alpha=0.5))
+    assert listing.count("new-badge") == 1
+    assert listing.count("nobody has played it yet") == 1  # visually hidden, read after "new"
+    assert "nobody has played it yet" in _text(components.track_card(dataclasses.replace(_track(), n_listeners=0),
+                                                                      "Seed"))
+    assert "new-badge" not in _text(components.track_card(_track(), "Seed"))
+
+
+# ------------------------------------------------------- URL ⇄ controls
+def test_a_page_state_from_the_url_with_a_notice_for_each_replaced_value(dashboard_recommender):
+    from dashboard import sync
+
+    known = dashboard_recommender.tracks["track_id"].iloc[0]
+
+    def parse(rec, args):
+        k, k_note = urls.parse_k(args.get("k"))
+        track, track_note = sync.parse_track(rec, args.get("track"), "test")
+        return {"track": track, "k": k}, [k_note, track_note]
+
+    state, notices = sync.from_url(dashboard_recommender, f"?track={known}&k=7", parse)
+    assert state == {"track": known, "k": 7} and notices == []
+    assert sync.track_options(dashboard_recommender, known)[0]["value"] == known
+    state, notices = sync.from_url(dashboard_recommender, "?track=NO-SUCH&k=99", parse)
+    assert state == {"track": None, "k": 50}
+    assert "from 5 to 50" in _text(notices[0])
+    assert "There is no track with id" in _text(notices[1]) and "NO-SUCH" in _text(notices[1])
+    assert sync.track_options(dashboard_recommender, None) == []

@@ -1,15 +1,21 @@
 """The dashboard served by a real gunicorn process, over HTTP: health, pages, callbacks, bad ids, no artifacts."""
 from __future__ import annotations
 
+import gzip
+import importlib.metadata
 import json
+import re
 import time
+import urllib.request
 
+import brotli
 import pytest
 
 from tests.dashboard_fixtures import copy_artifact_set, http_get, start_server, stop_server
 
 PAGES = {"/": "discover-track", "/explain": "explain-empty", "/alpha": "alpha-track", "/user": "user-pick",
          "/data": "data-stats", "/no/such/page": "There is no page here"}
+BOOTSTRAP_PATH = f"/vendor/bootstrap/{importlib.metadata.version('Bootstrap-Flask')}"
 ROUTING = ".._pages_content.children..._pages_store.data.."
 DISCOVER = ("..discover-url.search...discover-track.value...discover-track.options...discover-method.value..."
             "discover-alpha.value...discover-alpha.disabled...discover-k.value...discover-notice.children..."
@@ -54,7 +60,7 @@ def test_every_page_path_serves_the_app(dashboard_server, path):
     status, body, _ = http_get(f"{dashboard_server.url}{path}")
     assert status == 200
     assert 'id="react-entry-point"' in body
-    assert "/vendor/bootstrap/bootstrap.min.css" in body
+    assert f"{BOOTSTRAP_PATH}/bootstrap.min.css" in body
 
 
 @pytest.mark.parametrize("path, marker", PAGES.items())
@@ -62,12 +68,65 @@ def test_every_page_renders_its_layout(dashboard_server, path, marker):
     assert marker in page_layout(dashboard_server, path)
 
 
-def test_bootstrap_is_served_from_the_installed_package(dashboard_server):
-    status, body, headers = http_get(f"{dashboard_server.url}/vendor/bootstrap/bootstrap.min.css")
+def test_bootstrap_is_served_from_the_installed_package_under_its_version(dashboard_server):
+    status, body, headers = http_get(f"{dashboard_server.url}{BOOTSTRAP_PATH}/bootstrap.min.css")
     assert status == 200 and headers["Content-Type"].startswith("text/css")
     assert "Bootstrap" in body[:300]
-    status, _, _ = http_get(f"{dashboard_server.url}/vendor/bootstrap/font/bootstrap-icons.min.css")
+    status, _, _ = http_get(f"{dashboard_server.url}{BOOTSTRAP_PATH}/font/bootstrap-icons.min.css")
     assert status == 200
+
+
+def raw_get(url: str, accept_encoding: str | None) -> tuple[int, bytes, dict]:
+    """``(status, body as sent, headers)`` of a GET, asking for ``accept_encoding`` (nothing decoded)."""
+    request = urllib.request.Request(url, headers={"Accept-Encoding": accept_encoding} if accept_encoding else {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, response.read(), dict(response.headers)
+
+
+def static_urls(server) -> list[str]:
+    """The CSS and JavaScript URLs the page shell links to."""
+    _, body, _ = http_get(f"{server.url}/")
+    return re.findall(r'(?:href|src)="(/[^"]+\.(?:css|js)[^"]*)"', body)
+
+
+def test_static_files_go_out_brotli_compressed_and_cached_for_a_year(dashboard_server):
+    urls = static_urls(dashboard_server)
+    assert any(u.startswith("/_dash-component-suites/") for u in urls) and any("/assets/" in u for u in urls)
+    for url in urls:
+        status, body, headers = raw_get(dashboard_server.url + url, "gzip, deflate, br, zstd")
+        assert status == 200 and headers.get("Content-Encoding") == "br", url
+        _, plain, _ = raw_get(dashboard_server.url + url, None)
+        assert brotli.decompress(body) == plain, url
+        assert "max-age=31536000" in headers.get("Cache-Control", ""), url
+
+
+def test_a_browser_without_brotli_gets_gzip(dashboard_server):
+    url = next(u for u in static_urls(dashboard_server) if "dash_renderer" in u)
+    _, body, headers = raw_get(dashboard_server.url + url, "gzip")
+    _, plain, _ = raw_get(dashboard_server.url + url, None)
+    assert headers.get("Content-Encoding") == "gzip" and gzip.decompress(body) == plain
+    assert len(body) < len(plain) / 2
+
+
+def test_pages_and_callback_answers_are_compressed_fresh(dashboard_server, dashboard_recommender):
+    status, body, headers = raw_get(f"{dashboard_server.url}/", "br")
+    assert status == 200 and headers.get("Content-Encoding") == "br" and b"<html" in brotli.decompress(body)
+    assert "max-age=31536000" not in headers.get("Cache-Control", "")
+    answers = []
+    for track in dashboard_recommender.tracks["track_id"][:2]:
+        payload = {"output": ROUTING, "outputs": [{"id": "_pages_content", "property": "children"},
+                                                  {"id": "_pages_store", "property": "data"}],
+                   "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/explain"},
+                              {"id": "_pages_location", "property": "search",
+                               "value": f"?seed={dashboard_recommender.tracks['track_id'][5]}&track={track}"}],
+                   "changedPropIds": ["_pages_location.pathname"]}
+        request = urllib.request.Request(f"{dashboard_server.url}/_dash-update-component", method="POST",
+                                         data=json.dumps(payload).encode(),
+                                         headers={"Content-Type": "application/json", "Accept-Encoding": "br"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.headers["Content-Encoding"] == "br"
+            answers.append(json.loads(brotli.decompress(response.read())))
+    assert answers[0] != answers[1]  # each answer compressed for itself, never one cached for the endpoint
 
 
 def test_discover_recommends_k_tracks_for_a_track_in_the_url(dashboard_server, dashboard_recommender):

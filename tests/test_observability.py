@@ -5,7 +5,6 @@ import io
 import json
 import logging
 
-import pytest
 
 from engine.logs import configure_logging
 from tests.dashboard_fixtures import http_get

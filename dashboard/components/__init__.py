@@ -10,4 +10,5 @@ from .tracks import (audio_player, history_list, new_badge, recommendation_list,
 __all__ = ["audio_comparison", "alpha_control", "k_control", "method_control", "register_track_search",
            "search_options", "track_picker",
            "navbar", "page_header", "section", "stat_card", "empty_state", "no_artifacts", "notice", "audio_player",
-           "history_list", "new_badge", "recommendation_list", "score_legend", "tag_badges", "track_card", "track_option"]
+           "history_list", "new_badge", "recommendation_list", "score_legend", "tag_badges", "track_card",
+           "track_option"]

@@ -28,21 +28,26 @@ def track_picker(component_id, track=None, placeholder: str = "Search a track by
                         className="track-picker")
 
 
-def alpha_control(component_id, value: float, disabled: bool = False) -> html.Div:
-    """The α slider: 0 = listening behaviour only, 1 = content only, in steps of 0.05."""
+def alpha_control(component_id, value: float, disabled: bool = False, label: str = "Blend α") -> html.Div:
+    """The α slider: 0 = listening behaviour only, 1 = content only, in steps of 0.05.
+
+    ``label`` names the slider and its number box for screen readers (``assets/a11y.js`` puts it on them);
+    the arrow keys move it by one step.
+    """
     return html.Div([
         dcc.Slider(id=component_id, min=0, max=1, step=ALPHA_STEP, value=value, disabled=disabled,
                    marks={0: "0", 0.25: "0.25", 0.5: "0.5", 0.75: "0.75", 1: "1"}, updatemode="mouseup",
                    className="alpha-slider"),
-        html.Div([html.Span("← listeners"), html.Span("content →")], className="slider-ends"),
-    ], className="pt-1")
+        html.Div([html.Span("← listeners"), html.Span("content →")], className="slider-ends",
+                 **{"aria-hidden": "true"}),
+    ], className="pt-1", **{"data-a11y-label": label})
 
 
-def k_control(component_id, value: int) -> html.Div:
-    """How many results to show (5 to 50)."""
+def k_control(component_id, value: int, label: str = "Number of results") -> html.Div:
+    """How many results to show (5 to 50); ``label`` names it as in :func:`alpha_control`."""
     return html.Div(dcc.Slider(id=component_id, min=K_MIN, max=K_MAX, step=1, value=value,
                                marks={m: str(m) for m in (5, 10, 20, 30, 40, 50)}, updatemode="mouseup"),
-                    className="pt-1")
+                    className="pt-1", **{"data-a11y-label": label})
 
 
 def method_control(component_id, value: str) -> dbc.RadioItems:

@@ -20,15 +20,16 @@ def navbar(pages) -> dbc.Navbar:
 
 
 def page_header(title: str, subtitle=None) -> html.Div:
-    return html.Div([html.H2(title, className="mb-1"),
+    """The page's one level-one heading (styled as Bootstrap's h2) and what the page is for."""
+    return html.Div([html.H1(title, className="h2 mb-1"),
                      html.P(subtitle, className="text-muted mb-3") if subtitle else None],
                     className="page-header")
 
 
 def section(title: str | None, *children, subtitle=None, className: str = "mb-4 shadow-sm section",
             **kwargs) -> dbc.Card:
-    """A card holding one part of a page, under its title (if any)."""
-    body = [html.H5(title, className="card-title mb-1")] if title else []
+    """A card holding one part of a page, under its title (if any): a level-two heading, styled small."""
+    body = [html.H2(title, className="h5 card-title mb-1")] if title else []
     if subtitle:
         body.append(html.P(subtitle, className="text-muted small mb-2"))
     body.extend(children)

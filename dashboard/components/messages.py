@@ -12,9 +12,15 @@ def notice(text, color: str = "warning", dismissable: bool = True, **kwargs) -> 
     return dbc.Alert(text, color=color, dismissable=dismissable, className="notice py-2", **kwargs)
 
 
-def empty_state(title: str, body=None, icon: str = "bi-music-note-beamed", **kwargs) -> html.Div:
-    """A calm placeholder for a list or chart with nothing to show yet."""
-    return html.Div([html.I(className=f"bi {icon} empty-icon"), html.H5(title, className="mt-2"),
+def empty_state(title: str, body=None, icon: str = "bi-music-note-beamed", level: int = 3, **kwargs) -> html.Div:
+    """A calm placeholder for a list or chart with nothing to show yet.
+
+    ``level`` is the title's heading level: one below the heading the
+    placeholder sits under (1 when it is the whole page).
+    """
+    heading = getattr(html, f"H{level}")
+    return html.Div([html.I(className=f"bi {icon} empty-icon", **{"aria-hidden": "true"}),
+                     heading(title, className="h5 mt-2"),
                      html.Div(body, className="text-muted") if body else None],
                     className="empty-state text-center", **kwargs)
 
@@ -28,4 +34,4 @@ def no_artifacts(error) -> html.Div:
                  "); this page picks it up without a restart."]),
          html.Details([html.Summary("Details"), html.Pre(str(error), className="small text-wrap")],
                       className="small")],
-        icon="bi-database-x", id=ids.NO_ARTIFACTS)
+        icon="bi-database-x", level=1, id=ids.NO_ARTIFACTS)

@@ -35,6 +35,18 @@ def audio_player(url: str | None):
     return html.Audio(src=url, controls=True, preload="none", className="preview")
 
 
+def new_badge(n_listeners: int | None):
+    """A "new" badge for a track nobody in the listening data has played (``n_listeners == 0``), else None.
+
+    Screen readers read it as "new: nobody has played it yet".
+    """
+    if n_listeners != 0:
+        return None
+    return html.Span(["new", html.Span(": nobody has played it yet", className="visually-hidden")],
+                     className="badge new-badge",
+                     title="Nobody has played this track yet: its listening score is estimated from similar tracks")
+
+
 def score_bar(content_part: float, collab_part: float, score: float) -> html.Div:
     """The score as one bar split into its content (blue) and listening-behaviour (orange) parts."""
     return html.Div([
@@ -58,14 +70,6 @@ def _meta(artist: str | None, year, listeners: int | None) -> html.Div:
     return html.Div(" · ".join(parts), className="meta text-muted small")
 
 
-def new_badge(n_listeners: int):
-    """A visible "new" mark for a track nobody has played yet (its listening score is estimated), else None."""
-    if n_listeners != 0:
-        return None
-    return html.Span("new", className="badge new-badge ms-2 align-middle",
-                     title="Nobody has played this track yet: its listening score is estimated from similar tracks")
-
-
 def recommendation_list(recs, alpha: float, seed_id: str | None = None, **kwargs) -> html.Div:
     """Ranked recommendations: name, artist, year, top tags, preview and a split score bar.
 
@@ -82,7 +86,8 @@ def recommendation_list(recs, alpha: float, seed_id: str | None = None, **kwargs
         items.append(html.Li([
             html.Div(str(rec.rank), className="rank"),
             html.Div([
-                dcc.Link(rec.name, href=href, className="track-name"), new_badge(rec.n_listeners),
+                dcc.Link(rec.name, href=href, className="track-name"),
+                new_badge(rec.n_listeners),
                 _meta(rec.artist if rec.artist != rec.name else None, rec.year, rec.n_listeners),
                 tag_badges(rec.tags),
                 audio_player(rec.preview_url),
@@ -99,7 +104,7 @@ def track_card(track, role: str, shared_tags=(), href: str | None = None) -> dbc
     title = dcc.Link(track.name, href=href) if href else track.name
     return dbc.Card(dbc.CardBody([
         html.Div(role, className="text-uppercase small text-muted fw-semibold"),
-        html.H4([title, new_badge(track.n_listeners)], className="mb-1"),
+        html.H2([title, new_badge(track.n_listeners)], className="h4 mb-1"),
         _meta(track.artist if track.artist != track.name else None, track.year, track.n_listeners),
         html.Div(f"genre: {track.genre}", className="small text-muted") if track.genre else None,
         tag_badges(track.tags, highlight=shared_tags, limit=None, class_name="mt-2"),
@@ -114,7 +119,8 @@ def history_list(history, **kwargs) -> html.Div:
         html.Div([dcc.Link(track.name, href=link("/", track=track.track_id), className="track-name"),
                   _meta(track.artist if track.artist != track.name else None, track.year, None)],
                  className="body"),
-        html.Div([dbc.Progress(value=100 * count / top, className="plays-bar", color="secondary"),
+        html.Div([html.Div(html.Div(className="plays-fill", style={"width": f"{100 * count / top:.1f}%"}),
+                           className="plays-bar"),
                   html.Span(f"{count:,} play{'s' if count != 1 else ''}", className="small text-muted plays")],
                  className="side"),
     ], className="history-item") for track, count in history]

@@ -11,14 +11,14 @@ import logging
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, ctx, dcc, html, no_update
+from dash import Input, Output, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from engine import DEFAULT_ALPHAS, ArtifactError, RecommenderError, UnknownTrackError
+from engine import DEFAULT_ALPHAS, ArtifactError, RecommenderError
 
-from dashboard import background, components, config, figures, ids, urls
+from dashboard import background, components, config, figures, ids, sync, urls
 from dashboard.access import get_loaded, get_recommender
-from dashboard.components.tracks import track_label, track_option
+from dashboard.components.tracks import track_label
 from dashboard.views import concat_sweeps, evaluation_rows, protocol_curves, rank_trajectories
 
 dash.register_page(__name__, path="/alpha", name="α sensitivity", title="α sensitivity · Hybrid music recommender",
@@ -30,17 +30,10 @@ CHUNK = 5  # alphas per progress step
 
 
 def _parse(rec, args: dict) -> tuple[dict, list]:
-    k, note = urls.parse_k(args.get("k"))
-    notices = [note]
-    track = args.get("track") or None
-    if track is not None:
-        try:
-            rec.track(track)
-        except UnknownTrackError:
-            log.warning("alpha: unknown track id %r in the URL", track)
-            notices.append(f"There is no track with id “{track}” in this catalogue. Search for one by name below.")
-            track = None
-    return {"track": track, "k": k}, [components.notice(n) for n in notices if n]
+    """Validated view state from URL arguments, and what had to be replaced (None where nothing was)."""
+    k, k_note = urls.parse_k(args.get("k"))
+    track, track_note = sync.parse_track(rec, args.get("track"), "alpha")
+    return {"track": track, "k": k}, [k_note, track_note]
 
 
 def layout(track=None, k=None, **_unused):
@@ -52,10 +45,10 @@ def layout(track=None, k=None, **_unused):
     state, _ = _parse(rec, {"track": track, "k": k})
     seed = rec.track(state["track"]) if state["track"] else None
     controls = dbc.Row([
-        dbc.Col([html.Label("Seed track", className="form-label small fw-semibold mb-1"),
+        dbc.Col([html.Label("Seed track", htmlFor=ids.ALPHA_TRACK, className="form-label small fw-semibold mb-1"),
                  components.track_picker(ids.ALPHA_TRACK, seed)], md=7),
         dbc.Col([html.Label("List length k", className="form-label small fw-semibold mb-0"),
-                 components.k_control(ids.ALPHA_K, state["k"])], md=5),
+                 components.k_control(ids.ALPHA_K, state["k"], label="List length k")], md=5),
     ], className="align-items-end")
     progress = html.Div([html.Div(f"Ranking the catalogue at {len(DEFAULT_ALPHAS)} values of α…",
                                   className="small text-muted mb-1"),
@@ -92,9 +85,9 @@ def sync_view(search, track, k):
     except ArtifactError:
         raise PreventUpdate
     problem = config.cache_dir_problem(config.settings().cache_dir)
-    if ctx.triggered_id in (None, ids.ALPHA_URL):
-        state, notices = _parse(rec, urls.query_args(search))
-        options = [track_option(rec.track(state["track"]))] if state["track"] else []
+    if sync.url_changed(ids.ALPHA_URL):
+        state, notices = sync.from_url(rec, search, _parse)
+        options = sync.track_options(rec, state["track"])
         if problem:
             return no_update, state["track"], options, state["k"], notices + [_cache_notice(problem)], no_update
         return no_update, state["track"], options, state["k"], notices, state
@@ -121,7 +114,7 @@ search_tracks = components.register_track_search(ids.ALPHA_TRACK)
     progress=[Output(ids.ALPHA_PROGRESS, "value"), Output(ids.ALPHA_PROGRESS, "label")],
     progress_default=[0, ""],
     running=[(Output(ids.ALPHA_PROGRESS_BOX, "style"), {"display": "block"}, {"display": "none"})],
-    interval=400,
+    interval=150,  # ms between polls: the sweep itself takes tens of milliseconds
     prevent_initial_call=True,
 )
 def sweep(set_progress, request):
@@ -194,7 +187,7 @@ def _mini_list(title, ranking, names, seed_id, alpha, new=frozenset()):
 def _empty():
     return components.empty_state("Pick a seed track",
                                   "Search for a track above to see how its recommendations move with α.",
-                                  icon="bi-sliders", id=ids.ALPHA_EMPTY)
+                                  icon="bi-sliders", level=2, id=ids.ALPHA_EMPTY)
 
 
 def _metrics_section(evaluation):
@@ -219,6 +212,7 @@ def _metrics_section(evaluation):
                "releases (a tenth of the tracks lost all their listening before the build); the build picks "
                "the α best for new releases among those as good as the best for listeners with a history.",
                className="small text-muted") if curves else None,
+        html.Label("Metric", htmlFor=ids.ALPHA_METRIC, className="visually-hidden"),
         dcc.Dropdown(id=ids.ALPHA_METRIC, options=metrics, value=default, clearable=False,
                      className="metric-picker mb-2"),
         dcc.Graph(figure=figures.metric_vs_alpha(rows, default, _chosen_alpha(evaluation)),

@@ -119,11 +119,12 @@ def _manifest_section(loaded):
     return components.section(
         "How these artifacts were built",
         dbc.Row([
-            dbc.Col([facts, html.H6("Inputs", className="mt-3"), inputs,
-                     html.H6("Cleaning"), dbc.Row([dbc.Col([html.Div(name, className="small fw-semibold"),
-                                                            _key_values(sorted(report.items()), small=True)], md=6)
-                                                   for name, report in cleaning.items()])], lg=7),
-            dbc.Col([html.H6("Stage timings"),
+            dbc.Col([facts, html.H3("Inputs", className="h6 mt-3"), inputs,
+                     html.H3("Cleaning", className="h6"),
+                     dbc.Row([dbc.Col([html.Div(name, className="small fw-semibold"),
+                                       _key_values(sorted(report.items()), small=True)], md=6)
+                              for name, report in cleaning.items()])], lg=7),
+            dbc.Col([html.H3("Stage timings", className="h6"),
                      dcc.Graph(figure=figures.stage_timings(ordered), config=figures.GRAPH_CONFIG,
                                id=ids.DATA_TIMINGS) if ordered else html.P("Not recorded.", className="text-muted")],
                     lg=5),
@@ -199,8 +200,8 @@ def _models_table(evaluation, k):
     head = html.Thead(html.Tr([html.Th("collaborative model"), *[html.Th(f"{m}@{k:g}") for m in metrics]]))
     body = html.Tbody([html.Tr([html.Td(r["model"]), *[html.Td(f"{r[m]:.4f}" if m in r else "") for m in metrics]],
                                className="fw-bold" if r["chosen"] else None) for r in records])
-    return [html.H6(f"Collaborative models compared, listening only (α = 0), best NDCG@{k:g} first",
-                    className="mt-4 mb-1"),
+    return [html.H3(f"Collaborative models compared, listening only (α = 0), best NDCG@{k:g} first",
+                    className="h6 mt-4 mb-1"),
             dbc.Table([head, body], size="sm", striped=True, hover=True, responsive=True,
                       className="small mb-0", id=ids.DATA_MODELS)]
 

@@ -10,14 +10,14 @@ import logging
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, ctx, dcc, html, no_update
+from dash import Input, Output, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from engine import ArtifactError, RecommenderError, UnknownTrackError
+from engine import ArtifactError, RecommenderError
 
-from dashboard import components, ids, urls
+from dashboard import components, ids, sync, urls
 from dashboard.access import get_recommender
-from dashboard.components.tracks import track_label, track_option
+from dashboard.components.tracks import track_label
 from dashboard.views import most_popular
 
 dash.register_page(__name__, path="/", name="Discover", title="Discover · Hybrid music recommender", order=0,
@@ -26,24 +26,13 @@ log = logging.getLogger(__name__)
 
 
 def _parse(rec, args: dict) -> tuple[dict, list]:
-    """Validated view state from URL arguments, and the notices for anything that had to be replaced."""
-    notices = []
-    alpha, note = urls.parse_alpha(args.get("alpha"), rec.default_alpha)
-    notices.append(note)
-    k, note = urls.parse_k(args.get("k"))
-    notices.append(note)
-    method, note = urls.parse_method(args.get("method"))
-    notices.append(note)
-    track = args.get("track") or None
-    if track is not None:
-        try:
-            rec.track(track)
-        except UnknownTrackError:
-            log.warning("discover: unknown track id %r in the URL", track)
-            notices.append(f"There is no track with id “{track}” in this catalogue. Search for one by name below.")
-            track = None
+    """Validated view state from URL arguments, and what had to be replaced (None where nothing was)."""
+    alpha, alpha_note = urls.parse_alpha(args.get("alpha"), rec.default_alpha)
+    k, k_note = urls.parse_k(args.get("k"))
+    method, method_note = urls.parse_method(args.get("method"))
+    track, track_note = sync.parse_track(rec, args.get("track"), "discover")
     return ({"track": track, "alpha": alpha, "k": k, "method": method},
-            [components.notice(n) for n in notices if n])
+            [alpha_note, k_note, method_note, track_note])
 
 
 def layout(track=None, alpha=None, k=None, method=None, **_unused):
@@ -55,6 +44,7 @@ def layout(track=None, alpha=None, k=None, method=None, **_unused):
     seed = rec.track(state["track"]) if state["track"] else None
     controls = components.section(
         "Start from a track",
+        html.Label("Seed track", htmlFor=ids.DISCOVER_TRACK, className="visually-hidden"),
         components.track_picker(ids.DISCOVER_TRACK, seed),
         html.Label("Method", className="form-label mt-3 mb-1 small fw-semibold"),
         html.Div(components.method_control(ids.DISCOVER_METHOD, state["method"])),
@@ -97,11 +87,10 @@ def sync_view(search, track, method, alpha, k):
         rec = get_recommender()
     except ArtifactError as exc:
         return (no_update,) * 8 + (components.no_artifacts(exc),)
-    if ctx.triggered_id in (None, ids.DISCOVER_URL):
-        state, notices = _parse(rec, urls.query_args(search))
-        options = [track_option(rec.track(state["track"]))] if state["track"] else []
-        return (no_update, state["track"], options, state["method"], state["alpha"], state["method"] != "hybrid",
-                state["k"], notices, _results(rec, state))
+    if sync.url_changed(ids.DISCOVER_URL):
+        state, notices = sync.from_url(rec, search, _parse)
+        return (no_update, state["track"], sync.track_options(rec, state["track"]), state["method"], state["alpha"],
+                state["method"] != "hybrid", state["k"], notices, _results(rec, state))
     if alpha is None or k is None:  # a number box being edited
         raise PreventUpdate
     state = {"track": track, "alpha": round(float(alpha), 2), "k": int(k), "method": method}

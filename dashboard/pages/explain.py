@@ -136,4 +136,4 @@ def _how_to(rec):
         "Pick a recommendation to explain",
         [html.P(["On ", dcc.Link("Discover", href="/"), ", choose a track and press “Why this?” next to any "
                  "result."]), html.Div(["Or open an example: ", example], className="chips") if example else None],
-        icon="bi-question-circle", id=ids.EXPLAIN_EMPTY)
+        icon="bi-question-circle", level=2, id=ids.EXPLAIN_EMPTY)

@@ -19,4 +19,4 @@ def layout(**_unused):
          html.Div([dcc.Link("Discover tracks", href="/", className="chip"),
                    dcc.Link("For you", href="/user", className="chip"),
                    dcc.Link("About the data", href="/data", className="chip")], className="chips")],
-        icon="bi-signpost-split", id=ids.NOT_FOUND)
+        icon="bi-signpost-split", level=1, id=ids.NOT_FOUND)

@@ -16,7 +16,7 @@ from dash.exceptions import PreventUpdate
 
 from engine import ArtifactError, RecommenderError, UnknownTrackError, UnknownUserError
 
-from dashboard import components, ids, urls
+from dashboard import components, ids, sync, urls
 from dashboard.access import get_recommender
 from dashboard.components.tracks import track_label
 from dashboard.views import listener_track_count
@@ -33,6 +33,7 @@ MODES = {"listener": "A listener", "session": "Your session"}
 
 
 def _parse(rec, args: dict) -> tuple[dict, list]:
+    """Validated view state from URL arguments, and what had to be replaced (None where nothing was)."""
     alpha, note = urls.parse_alpha(args.get("alpha"), rec.default_alpha)
     notices = [note]
     mode = args.get("mode") or "listener"
@@ -48,7 +49,7 @@ def _parse(rec, args: dict) -> tuple[dict, list]:
             notices.append(f"Listener “{user}” has no listening history in this data set. Search by the first "
                            f"characters of an id, or pick a random active listener.")
             user = None
-    return {"user": user, "alpha": alpha, "mode": mode}, [components.notice(n) for n in notices if n]
+    return {"user": user, "alpha": alpha, "mode": mode}, notices
 
 
 def layout(id=None, alpha=None, mode=None, **_unused):  # noqa: A002 - "id" is the URL parameter
@@ -79,7 +80,8 @@ def _listener_panel(state):
                           placeholder="Type the first characters of a listener id…", search_order="original",
                           labels={"no_options_found": "Type the first characters of a listener id"})
     controls = components.section(None, dbc.Row([
-        dbc.Col([html.Label("Listener", className="form-label small fw-semibold mb-1"), picker], md=6),
+        dbc.Col([html.Label("Listener", htmlFor=ids.USER_PICK, className="form-label small fw-semibold mb-1"),
+                 picker], md=6),
         dbc.Col(html.Div([
             dbc.Button([html.I(className="bi bi-shuffle me-1"), "Random active listener"], id=ids.USER_RANDOM,
                        color="primary", outline=True),
@@ -101,7 +103,7 @@ def _listener_panel(state):
 
 def _session_panel(rec):
     controls = components.section(None, dbc.Row([
-        dbc.Col([html.Label("Add a track", className="form-label small fw-semibold mb-1"),
+        dbc.Col([html.Label("Add a track", htmlFor=ids.SESSION_PICK, className="form-label small fw-semibold mb-1"),
                  components.track_picker(ids.SESSION_PICK, placeholder="Search a track to add…")], md=9),
         dbc.Col(dbc.Button([html.I(className="bi bi-trash3 me-1"), "Clear the session"], id=ids.SESSION_CLEAR,
                            color="secondary", outline=True, className="w-100"), md=3),
@@ -129,8 +131,8 @@ def _session_panel(rec):
     Output(ids.USER_NOTICE, "children"),
     Output(ids.USER_HISTORY, "children"),
     Output(ids.USER_RECS, "children"),
-    Output("user-listener-panel", "style"),
-    Output("user-session-panel", "style"),
+    Output(ids.USER_LISTENER_PANEL, "style"),
+    Output(ids.USER_SESSION_PANEL, "style"),
     Input(ids.USER_URL, "search"),
     Input(ids.USER_TABS, "value"),
     Input(ids.USER_PICK, "value"),
@@ -144,8 +146,8 @@ def sync_view(search, mode, user, alpha, _random):
     except ArtifactError:
         raise PreventUpdate
     trigger = ctx.triggered_id
-    if trigger in (None, ids.USER_URL):
-        state, notices = _parse(rec, urls.query_args(search))
+    if sync.url_changed(ids.USER_URL):
+        state, notices = sync.from_url(rec, search, _parse)
         history, recs = _listener_lists(rec, state)
         return (no_update, state["mode"], state["user"], [state["user"]] if state["user"] else [], state["alpha"],
                 notices, history, recs, *_panels(state["mode"]))
@@ -275,7 +277,8 @@ def show_session(tracks, alpha):
         html.Div([html.Div(t.name, className="track-name"), html.Div(t.artist, className="meta small text-muted")],
                  className="body"),
         html.Button(html.I(className="bi bi-x-lg"), id={"type": ids.SESSION_REMOVE, "index": t.track_id},
-                    className="btn btn-sm btn-outline-secondary remove", title=f"Remove {track_label(t)}"),
+                    className="btn btn-sm btn-outline-secondary remove", title=f"Remove {track_label(t)}",
+                    **{"aria-label": f"Remove {track_label(t)}"}),
     ], className="session-item") for t in known]
     playlist = html.Div([html.Ol(items, className="session-list", id=ids.SESSION_TRACKS),
                          html.Div(f"{len(known)} track{'s' if len(known) != 1 else ''}"

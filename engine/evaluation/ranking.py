@@ -13,11 +13,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._kernels import profile_scores, seed_rows
-from .._sparse import concat_ranges, to_csr32
+from .._sparse import concat_ranges
 from ..collab_cache import gather_cost
 from ..cold_start import ContentNeighbours
 from ..collaborative import CollaborativeModel
-from ..errors import InvalidParameterError
 from ..hybrid import HybridScorer, history_weights
 from .._validation import check_k
 from .split import Split

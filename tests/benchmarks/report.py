@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import time
 
+from . import browser
+
 TARGETS = {
     "recommend_p50_ms": 1.0,
     "recommend_p99_ms": 5.0,
@@ -246,6 +248,8 @@ def render(results: dict) -> str:
     parts += _section("## Serving under load (gunicorn on loopback)", results.get("serving"), _serving_tables)
     parts += _section("## Soak (16 concurrent sessions doing what people do on every page)",
                       results.get("soak"), _soak_tables)
+    parts += _section("## In the browser (Lighthouse, bytes, interaction)", results.get("browser"),
+                      lambda r: ["\n".join(browser.report_tables(r))])
     return "\n\n".join(parts) + "\n"
 
 

@@ -27,7 +27,7 @@ from engine import Recommender
 from engine.artifacts import ArtifactSet
 from engine.errors import ArtifactError
 
-from . import build_timing, data, machine, queries, reference, report, serving, soak
+from . import browser, build_timing, data, machine, queries, reference, report, serving, soak
 
 log = logging.getLogger("tests.benchmarks")
 
@@ -47,6 +47,8 @@ def _parse(argv):
     parser.add_argument("--skip-build", action="store_true",
                         help="reuse the cached benchmark artifact set if there is one")
     parser.add_argument("--no-serving", action="store_true", help="skip the gunicorn load test")
+    parser.add_argument("--no-browser", action="store_true",
+                        help="skip the browser section (Lighthouse, bytes, interaction latency)")
     parser.add_argument("--serving-seconds", type=float, default=10.0, help="duration of each load level")
     parser.add_argument("--build-evaluate", action="store_true",
                         help="include the offline evaluation stage in the timed build")
@@ -140,6 +142,10 @@ def run(args) -> dict:
                 serving.Server(artifact_dir, workers=2, cache_dir=Path(cache)) as server:
             results["soak"] = soak.run_soak(f"http://127.0.0.1:{server.port}", args.soak_seconds,
                                             sessions=16, master_pid=server.process.pid)
+    if args.no_browser:
+        results["browser"] = {"skipped": "--no-browser was given"}
+    else:
+        results["browser"] = browser.run(artifact_dir)
     results["loadavg_end"] = machine.loadavg()
     return results
 
