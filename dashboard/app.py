@@ -105,6 +105,12 @@ def bootstrap_static(filename: str):
     return send_from_directory(_bootstrap_dir(), filename, max_age=24 * 3600)
 
 
+@server.route("/robots.txt")
+def robots_txt():
+    """Every page may be crawled (without this the page shell would answer, which is no robots.txt)."""
+    return server.response_class("User-agent: *\nAllow: /\n", mimetype="text/plain")
+
+
 @server.route("/healthz")
 def healthz():
     """``{"status": "ok", "version", "manifest_hash", ..., "workers": {pid: version}, "consistent"}``,

@@ -152,10 +152,15 @@ def bump_chart(alphas, trajectories: dict[str, list], names: dict[str, str], k: 
                                     "text": f"{label}  {ranks[index]}" if left else f"{ranks[index]}  {label}",
                                     "xanchor": "right" if left else "left", "xshift": -10 if left else 10,
                                     "font": {"size": 11, "color": "#343a40"}})
-    return _figure(traces, max(360, 28 * k + 120),
+    return _figure(traces, bump_height(k),
                    xaxis={"title": _title(ALPHA_TITLE), "dtick": 0.1, "range": [-0.02, 1.02]},
                    yaxis={"range": [k + 0.6, 0.4], "showgrid": False, "showticklabels": False, "zeroline": False},
                    annotations=annotations, margin={"l": 170, "r": 170, "t": 20, "b": 10})
+
+
+def bump_height(k: int) -> int:
+    """Height (px) of :func:`bump_chart` for a top-``k`` list."""
+    return max(360, 28 * k + 120)
 
 
 def overlap(alphas, shares, reference: float = 0.5, new_shares=None) -> dict:

@@ -2,6 +2,7 @@
  *
  * - A slider's thumb (role="slider") and its number box get the label of the control around them, read
  *   from the wrapper's data-a11y-label attribute (dashboard/components/controls.py sets it).
+ * - A dropdown's clear control is an <a> without href: it gets role="button".
  * - A dropdown puts a read-only <input aria-hidden="true"> in the tab order that passes focus on to the
  *   real button: a focusable element hidden from screen readers. Here the button itself takes the Tab
  *   stop (it is what <label for=…> names and what Enter and the arrow keys open) and the stand-in leaves
@@ -20,6 +21,10 @@
                     element.setAttribute("aria-label", name);
                 }
             });
+        });
+        // the dropdown's clear "link" is a button without an address
+        root.querySelectorAll("a.dash-dropdown-clear:not([href]):not([role])").forEach(function (clear) {
+            clear.setAttribute("role", "button");
         });
         root.querySelectorAll(".dash-dropdown-focus-target").forEach(function (standIn) {
             if (standIn.tabIndex !== -1) {

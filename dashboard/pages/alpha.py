@@ -62,7 +62,8 @@ def layout(track=None, k=None, **_unused):
         html.Div(id=ids.ALPHA_NOTICE),
         components.section(None, controls),
         progress,
-        html.Div(id=ids.ALPHA_RESULTS),
+        # room for the charts while the sweep runs, so that drawing them does not push the page down
+        html.Div(id=ids.ALPHA_RESULTS, style={"minHeight": f"{_results_height(state['k'])}px"} if seed else None),
         _metrics_section(loaded.evaluation),
     ])
 
@@ -174,6 +175,11 @@ def _results(seed, k, result, trajectories, names, new=frozenset()):
                  for title, a in (("α = 0 · listeners", 0.0), (f"α = {REFERENCE_ALPHA:g}", REFERENCE_ALPHA),
                                   ("α = 1 · content", 1.0))], id=ids.ALPHA_EXTREMES))
     return html.Div([bump, dbc.Row([dbc.Col(overlap, lg=6), dbc.Col(ends, lg=6)])])
+
+
+def _results_height(k: int) -> int:
+    """About the height (px) of the sweep's results: the rank chart's section over the overlap and lists row."""
+    return figures.bump_height(k) + 150 + 420
 
 
 def _mini_list(title, ranking, names, seed_id, alpha, new=frozenset()):
