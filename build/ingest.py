@@ -78,6 +78,29 @@ class Listening:
 
 
 # ------------------------------------------------------------------ helpers
+def _gather_blocks(blocks: list, bar) -> list:
+    """Compute one frame per block, in block order, moving ``bar`` as blocks finish.
+
+    On a ``dask.distributed`` client each block is fetched and released as soon as it is done,
+    so a worker holds only the blocks it is working on, never the whole file's results.
+    """
+    try:
+        from distributed import as_completed, default_client
+
+        client = default_client()
+    except (ImportError, ValueError):  # no distributed client: the local threaded scheduler
+        with _BlocksDone(bar, {block.key for block in blocks}):
+            return list(dask.compute(*blocks))
+    futures = client.compute(blocks)
+    position = {future.key: i for i, future in enumerate(futures)}
+    parts: list = [None] * len(futures)
+    for future in as_completed(futures):
+        parts[position[future.key]] = future.result()
+        future.release()
+        bar.update(1)
+    return parts
+
+
 class _BlocksDone(Callback):
     """Moves a progress bar as the local dask scheduler finishes each partition of the result.
 
@@ -355,9 +378,8 @@ def read_listening(path: str | Path, track_ids: pd.Index, blocksize: str = "64MB
         # One result per block, gathered by the client: computing the frame itself would first
         # concatenate every block on one worker, whose memory would then grow with the rows.
         blocks = encoded.to_delayed()
-        with progress(total=len(blocks), desc="CSV blocks read", unit="block") as bar, \
-                _BlocksDone(bar, {block.key for block in blocks}):
-            parts = dask.compute(*blocks)
+        with progress(total=len(blocks), desc="CSV blocks read", unit="block") as bar:
+            parts = _gather_blocks(blocks, bar)
         encoded = pd.concat(parts, ignore_index=True) if parts else meta
     except UnicodeDecodeError as exc:
         raise _not_utf8(path) from exc
