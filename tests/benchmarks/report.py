@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from . import browser
+from . import browser, swap
 
 TARGETS = {
     "recommend_p50_ms": 1.0,
@@ -246,6 +246,8 @@ def render(results: dict) -> str:
                   _table(["seeds", "percentile (by bytes)", "MB touched", "collab entries", "floor ms"], rows)]
 
     parts += _section("## Serving under load (gunicorn on loopback)", results.get("serving"), _serving_tables)
+    parts += _section("## A new artifact set while serving (the swap)", results.get("swap"),
+                      swap.report_lines)
     parts += _section("## Soak (16 concurrent sessions doing what people do on every page)",
                       results.get("soak"), _soak_tables)
     parts += _section("## In the browser (Lighthouse, bytes, interaction)", results.get("browser"),

@@ -27,7 +27,7 @@ from engine import Recommender
 from engine.artifacts import ArtifactSet
 from engine.errors import ArtifactError
 
-from . import browser, build_timing, data, machine, queries, reference, report, serving, soak
+from . import browser, build_timing, data, machine, queries, reference, report, serving, soak, swap
 
 log = logging.getLogger("tests.benchmarks")
 
@@ -135,6 +135,10 @@ def run(args) -> dict:
         pairs = queries.explain_pairs(rec, draws.popular[:100], np.random.default_rng(2))
         results["serving"] = serving.run_serving(artifact_dir, seconds=args.serving_seconds,
                                                  track_ids=ids[draws.popular[:200]], pairs=pairs)
+    if args.no_serving:
+        results["swap"] = {"skipped": "--no-serving was given"}
+    else:
+        results["swap"] = swap.run_swap(artifact_dir)
     if args.no_serving or args.soak_seconds <= 0:
         results["soak"] = {"skipped": "--no-serving or --soak-seconds 0 was given"}
     else:
