@@ -16,6 +16,7 @@ DISCOVER_NOTICE = "discover-notice"
 DISCOVER_RESULTS = "discover-results"
 DISCOVER_EMPTY = "discover-empty"
 DISCOVER_LIST = "discover-list"
+DISCOVER_SHOWN = "discover-shown"
 
 # Explain (/explain)
 EXPLAIN_HEADER = "explain-header"

@@ -5,10 +5,18 @@ controls as inputs. When the URL changed (page load, back/forward, a shared
 link) the controls are set from it: :func:`from_url` parses the query string
 with the page's own ``parse`` and turns what had to be replaced into notices.
 When a control changed, the page writes its state back with
-:func:`urls.search_string`. The steps every page repeats live here:
+:func:`urls.search_string`.
+
+The page's ``layout`` already draws the view its URL asks for (the first
+paint needs no second round trip), and a :func:`shown` store remembers which
+state is on screen: the sync callback does nothing when asked for that state
+again (the URL component reporting the address on mount, or controls echoing
+what the URL set). The steps every page repeats live here:
 
 >>> if sync.url_changed(ids.PAGE_URL):
 ...     state, notices = sync.from_url(rec, search, _parse)
+...     if state == shown:
+...         raise PreventUpdate
 ...     options = sync.track_options(rec, state["track"])
 """
 from __future__ import annotations
@@ -16,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from dash import ctx
+from dash import ctx, dcc
 
 from engine import UnknownTrackError
 
@@ -29,6 +37,11 @@ log = logging.getLogger(__name__)
 def url_changed(location_id: str) -> bool:
     """Whether this call comes from the page's URL (or is the first call): the controls follow the URL."""
     return ctx.triggered_id in (None, location_id)
+
+
+def shown(component_id: str, state: dict) -> dcc.Store:
+    """The store that holds the view state on screen, ``state`` when the layout drew it."""
+    return dcc.Store(id=component_id, data=state)
 
 
 def from_url(rec, search: str | None, parse: Callable[[object, dict], tuple[dict, list]]) -> tuple[dict, list]:

@@ -132,8 +132,27 @@ def test_without_a_seed_results_link_to_discover():
 
 def test_the_score_bar_is_split_into_content_and_listener_parts():
     bar = components.tracks.score_bar(0.2, 0.3, 0.5)
-    content, collab = bar.children[0].children
-    assert content.style == {"width": "20.0%"} and collab.style == {"width": "30.0%"}
+    gradient = bar.children[0].style["backgroundImage"]
+    # content from 0 to 20 %, listeners from 20 % to 50 %, then the empty track
+    assert gradient == ("linear-gradient(to right, var(--content) 0 20.0%, var(--collab) 20.0% 50.0%, "
+                        "transparent 50.0%)")
+    assert bar.children[1] == "0.50" and "content 0.20 + listeners 0.30" in bar.title
+
+
+def test_a_list_item_stays_small_because_the_browser_redraws_every_component_on_each_change():
+    from engine.recommender import Recommendation
+
+    rec = Recommendation(track_id="T1", name="Song", artist="Band", score=0.5, content_score=0.4,
+                         collab_score=0.6, rank=1, year=2001, tags=("rock", "indie"),
+                         preview_url="https://example.org/a.mp3", n_listeners=3)
+    item = components.recommendation_list([rec], alpha=0.5, seed_id="T0").children[1].children[0]
+
+    def count(node) -> int:
+        children = getattr(node, "children", None)
+        children = children if isinstance(children, (list, tuple)) else [children]
+        return 1 + sum(count(c) for c in children if hasattr(c, "to_plotly_json"))
+
+    assert count(item) <= 10
 
 
 def test_an_audio_preview_only_where_a_preview_url_exists():

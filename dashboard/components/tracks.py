@@ -48,19 +48,29 @@ def new_badge(n_listeners: int | None):
 
 
 def score_bar(content_part: float, collab_part: float, score: float) -> html.Div:
-    """The score as one bar split into its content (blue) and listening-behaviour (orange) parts."""
-    return html.Div([
-        html.Div([html.Div(className="part content", style={"width": f"{100 * content_part:.1f}%"}),
-                  html.Div(className="part collab", style={"width": f"{100 * collab_part:.1f}%"})],
-                 className="score-bar"),
-        html.Span(f"{score:.2f}", className="score-value"),
-    ], className="score", title=f"score {score:.2f} = content {content_part:.2f} + listeners {collab_part:.2f}")
+    """The score as one bar split into its content (blue) and listening-behaviour (orange) parts, and its value.
+
+    The two parts are one CSS gradient rather than an element each: every Dash component costs the browser
+    a React component, and a list of 50 redraws on every change of α.
+    """
+    content, both = 100 * content_part, 100 * (content_part + collab_part)
+    gradient = (f"linear-gradient(to right, var(--content) 0 {content:.1f}%, var(--collab) {content:.1f}% "
+                f"{both:.1f}%, transparent {both:.1f}%)")
+    return html.Div([html.Div(className="score-bar", style={"backgroundImage": gradient}), f"{score:.2f}"],
+                    className="score", title=f"score {score:.2f} = content {content_part:.2f} + listeners "
+                                             f"{collab_part:.2f}")
 
 
 def score_legend() -> html.Div:
     return html.Div([html.Span(className="swatch content"), "content",
                      html.Span(className="swatch collab ms-3"), "listening behaviour"],
                     className="score-legend small text-muted")
+
+
+def _tag_line(tags):
+    """A list item's top tags as one line of text (pills are one element each; a list shows many items)."""
+    shown = list(tags)[:MAX_TAGS]
+    return html.Div(" · ".join(shown), className="tag-line small") if shown else None
 
 
 def _meta(artist: str | None, year, listeners: int | None) -> html.Div:
@@ -73,6 +83,9 @@ def _meta(artist: str | None, year, listeners: int | None) -> html.Div:
 def recommendation_list(recs, alpha: float, seed_id: str | None = None, **kwargs) -> html.Div:
     """Ranked recommendations: name, artist, year, top tags, preview and a split score bar.
 
+    The rank is the list's own numbering (``<ol>``, drawn by CSS). Each item is kept to ten components
+    because the browser's cost of redrawing the list on every change of α grows with their number.
+
     With ``seed_id`` each name opens the explanation of that recommendation;
     without (recommendations for a listener or a session) it opens Discover
     seeded with the track.
@@ -84,17 +97,15 @@ def recommendation_list(recs, alpha: float, seed_id: str | None = None, **kwargs
                 else link("/", track=rec.track_id, alpha=alpha))
         action = "Why this?" if seed_id else "More like this"
         items.append(html.Li([
-            html.Div(str(rec.rank), className="rank"),
             html.Div([
                 dcc.Link(rec.name, href=href, className="track-name"),
                 new_badge(rec.n_listeners),
                 _meta(rec.artist if rec.artist != rec.name else None, rec.year, rec.n_listeners),
-                tag_badges(rec.tags),
+                _tag_line(rec.tags),
                 audio_player(rec.preview_url),
             ], className="body"),
             html.Div([score_bar(content_part, collab_part, rec.score),
-                      dcc.Link([action, html.I(className="bi bi-arrow-right-short")], href=href,
-                               className="small explain-link")], className="side"),
+                      dcc.Link(action, href=href, className="small explain-link")], className="side"),
         ], className="rec-item", **{"data-track": rec.track_id}))
     return html.Div([score_legend(), html.Ol(items, className="rec-list")], **kwargs)
 

@@ -10,7 +10,7 @@ import logging
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, dcc, html, no_update
+from dash import Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from engine import ArtifactError, RecommenderError
@@ -40,7 +40,7 @@ def layout(track=None, alpha=None, k=None, method=None, **_unused):
         rec = get_recommender()
     except ArtifactError as exc:
         return components.no_artifacts(exc)
-    state, _ = _parse(rec, {"track": track, "alpha": alpha, "k": k, "method": method})
+    state, notices = _parse(rec, {"track": track, "alpha": alpha, "k": k, "method": method})
     seed = rec.track(state["track"]) if state["track"] else None
     controls = components.section(
         "Start from a track",
@@ -55,12 +55,14 @@ def layout(track=None, alpha=None, k=None, method=None, **_unused):
     )
     return html.Div([
         dcc.Location(id=ids.DISCOVER_URL, refresh=False),
+        sync.shown(ids.DISCOVER_SHOWN, state),
         components.page_header("Discover", "Pick a track and get tracks like it — by their tags and sound, "
                                            "by the people who listen to them, or a blend of both."),
-        html.Div(id=ids.DISCOVER_NOTICE),
+        html.Div([components.notice(n) for n in notices if n], id=ids.DISCOVER_NOTICE),
         dbc.Row([
             dbc.Col(controls, lg=4),
-            dbc.Col(dcc.Loading(html.Div(id=ids.DISCOVER_RESULTS), type="dot", delay_show=300), lg=8),
+            dbc.Col(dcc.Loading(html.Div(_results(rec, state), id=ids.DISCOVER_RESULTS), type="dot",
+                                delay_show=300), lg=8),
         ]),
     ])
 
@@ -75,27 +77,34 @@ def layout(track=None, alpha=None, k=None, method=None, **_unused):
     Output(ids.DISCOVER_K, "value"),
     Output(ids.DISCOVER_NOTICE, "children"),
     Output(ids.DISCOVER_RESULTS, "children"),
+    Output(ids.DISCOVER_SHOWN, "data"),
     Input(ids.DISCOVER_URL, "search"),
     Input(ids.DISCOVER_TRACK, "value"),
     Input(ids.DISCOVER_METHOD, "value"),
     Input(ids.DISCOVER_ALPHA, "value"),
     Input(ids.DISCOVER_K, "value"),
+    State(ids.DISCOVER_SHOWN, "data"),
 )
-def sync_view(search, track, method, alpha, k):
-    """URL -> controls and results (page load, back/forward), or controls -> URL and results."""
+def sync_view(search, track, method, alpha, k, shown):
+    """URL -> controls and results (back/forward, a link), or controls -> URL and results; nothing when the
+    page already shows that view (the layout drew it)."""
     try:
         rec = get_recommender()
     except ArtifactError as exc:
-        return (no_update,) * 8 + (components.no_artifacts(exc),)
+        return (no_update,) * 8 + (components.no_artifacts(exc), None)
     if sync.url_changed(ids.DISCOVER_URL):
         state, notices = sync.from_url(rec, search, _parse)
+        if state == shown:
+            raise PreventUpdate
         return (no_update, state["track"], sync.track_options(rec, state["track"]), state["method"], state["alpha"],
-                state["method"] != "hybrid", state["k"], notices, _results(rec, state))
+                state["method"] != "hybrid", state["k"], notices, _results(rec, state), state)
     if alpha is None or k is None:  # a number box being edited
         raise PreventUpdate
     state = {"track": track, "alpha": round(float(alpha), 2), "k": int(k), "method": method}
+    if state == shown:
+        raise PreventUpdate
     return (_search_of(state), no_update, no_update, no_update, no_update, method != "hybrid", no_update, [],
-            _results(rec, state))
+            _results(rec, state), state)
 
 
 search_tracks = components.register_track_search(ids.DISCOVER_TRACK)
