@@ -45,7 +45,7 @@ RUN groupadd --system --gid "${APP_UID}" app \
 # Configuration, all overridable with `-e`: the port gunicorn binds (on all interfaces), the
 # number of workers, the artifact root (a baked demo set; mount real artifacts and point
 # ARTIFACTS_DIR at them), the log level. The code is read-only for the app user, so
-# writable state (the background-callback cache, numba's compiled query kernels) goes to /tmp.
+# writable state (numba's compiled query kernels) goes to /tmp.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -53,7 +53,6 @@ ENV PATH=/opt/venv/bin:$PATH \
     WEB_CONCURRENCY=2 \
     ARTIFACTS_DIR=/app/data/artifacts \
     LOG_LEVEL=info \
-    DASH_CACHE_DIR=/tmp/dash-cache \
     NUMBA_CACHE_DIR=/tmp/numba-cache
 
 WORKDIR /app

@@ -5,7 +5,6 @@ lives in ``dashboard/pages/``; this module holds none.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
 import logging
@@ -20,7 +19,7 @@ from flask_compress import Compress
 from engine import ArtifactError
 from engine.logs import configure_logging
 
-from . import access, background, config, ids, observability, static
+from . import access, config, ids, observability, static
 from .components import navbar
 
 HERE = Path(__file__).resolve().parent
@@ -38,18 +37,6 @@ def _bootstrap_dir() -> Path:
 BOOTSTRAP_PATH = f"/vendor/bootstrap/{importlib.metadata.version('Bootstrap-Flask')}"
 
 
-def _code_fingerprint() -> str:
-    """Changes whenever the dashboard's or engine's code does (the diskcache outlives deployments)."""
-    digest = hashlib.sha1()
-    for path in sorted([*HERE.rglob("*.py"), *(HERE.parent / "engine").rglob("*.py")]):
-        stat = path.stat()
-        digest.update(f"{path.relative_to(HERE.parent)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
-    return digest.hexdigest()[:16]
-
-
-CODE_FINGERPRINT = _code_fingerprint()
-
-
 def _callback_failed(error: Exception):
     """Last line of defence for any callback: log it and leave the page as it was (never a 500).
 
@@ -62,20 +49,7 @@ def _callback_failed(error: Exception):
     return None  # no update
 
 
-def _artifact_key() -> str:
-    """Part of every background-callback cache key: a new artifact set or new code never serves stale results."""
-    try:
-        return f"{access.get_loaded().manifest_hash}:{CODE_FINGERPRINT}"
-    except ArtifactError:
-        return f"no-artifacts:{CODE_FINGERPRINT}"
-
-
 configure_logging(SETTINGS.log_level, json=SETTINGS.log_json)
-SETTINGS.cache_dir.mkdir(parents=True, exist_ok=True)
-# One cache directory for every worker: background jobs, their progress and cached results live there.
-# While it is unusable the sweep answers with the notice the α page shows before starting one.
-background_manager = background.BackgroundManager(SETTINGS.cache_dir, unavailable=background.cache_notice,
-                                                  cache_by=[_artifact_key], expire=7 * 24 * 3600)
 
 app = Dash(
     "dashboard",  # the package: pages import as dashboard.pages.<name>
@@ -83,7 +57,6 @@ app = Dash(
     pages_folder=str(HERE / "pages"),
     assets_folder=str(HERE / "assets"),
     external_stylesheets=[f"{BOOTSTRAP_PATH}/bootstrap.min.css", f"{BOOTSTRAP_PATH}/font/bootstrap-icons.min.css"],
-    background_callback_manager=background_manager,
     on_error=_callback_failed,
     suppress_callback_exceptions=True,  # page components exist only while their page is shown
     title="Hybrid music recommender",

@@ -4,8 +4,6 @@
 variable           default                     meaning
 =================  ==========================  ==============================================
 ``ARTIFACTS_DIR``  ``data/artifacts``          artifact root (with ``current``) or one set
-``DASH_CACHE_DIR`` ``.cache/dash``             diskcache of background callbacks, shared by
-                                               every gunicorn worker
 ``LOG_LEVEL``      ``INFO``                    level of the dashboard's loggers
 ``LOG_FORMAT``     ``json``                    ``json`` lines, or ``text`` (plain lines)
 ``PROMETHEUS_``    unset                       gunicorn's shared directory of metric files
@@ -36,7 +34,6 @@ def _path(variable: str, default: str) -> Path:
 @dataclass(frozen=True)
 class Settings:
     artifacts_dir: Path
-    cache_dir: Path
     log_level: str
     log_json: bool
     metrics_multiprocess: bool
@@ -47,7 +44,6 @@ class Settings:
 def settings() -> Settings:
     """The current configuration (read on each call; the app reads it once at start-up)."""
     return Settings(artifacts_dir=_path("ARTIFACTS_DIR", "data/artifacts"),
-                    cache_dir=_path("DASH_CACHE_DIR", ".cache/dash"),
                     log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
                     log_json=os.environ.get("LOG_FORMAT", "json").strip().lower() != "text",
                     metrics_multiprocess=bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR")),
@@ -55,13 +51,3 @@ def settings() -> Settings:
                     state_dir=Path(os.environ["DASHBOARD_STATE_DIR"]) if os.environ.get("DASHBOARD_STATE_DIR")
                     else None)
 
-
-def cache_dir_problem(path: Path) -> str | None:
-    """Why the background-callback cache directory cannot be used, or None when it can."""
-    if not path.exists():
-        return f"the background job cache directory {str(path)!r} is missing"
-    if not path.is_dir():
-        return f"the background job cache path {str(path)!r} is not a directory"
-    if not os.access(path, os.W_OK | os.X_OK):
-        return f"the background job cache directory {str(path)!r} is not writable"
-    return None

@@ -4,7 +4,7 @@ The dashboard shows what these return without further arithmetic, so every
 number a chart plots is computed here or deeper in the engine:
 
 - :func:`audio_profile` puts raw audio features on a common [0, 1] scale (radar charts);
-- :func:`concat_sweeps` and :func:`rank_trajectories` turn alpha sweeps into per-track rank lines
+- :func:`rank_trajectories` turns an alpha sweep into per-track rank lines
   (bump charts);
 - :func:`score_parts` splits a blended score into its content and collaborative shares (score bars);
 - :func:`load_evaluation` and :func:`evaluation_rows` read the build's offline evaluation, if any;
@@ -25,7 +25,7 @@ from engine.hybrid import blend_parts
 from engine.recommender import AlphaSweep
 from engine.schema import AUDIO_FEATURES, EVALUATION_FILE
 
-__all__ = ["audio_profile", "score_parts", "concat_sweeps", "rank_trajectories", "load_evaluation",
+__all__ = ["audio_profile", "score_parts", "rank_trajectories", "load_evaluation",
            "evaluation_rows", "protocol_curves", "new_release_summary", "PROTOCOL_CURVES", "most_popular",
            "listener_track_count", "evaluation_table", "model_comparison"]
 
@@ -63,17 +63,6 @@ def score_parts(content_score: float, collab_score: float, alpha: float) -> tupl
     They sum to the recommendation's ``score`` (:func:`engine.hybrid.blend_parts`, the one definition).
     """
     return blend_parts(alpha, content_score, collab_score)
-
-
-def concat_sweeps(parts: list[AlphaSweep]) -> AlphaSweep:
-    """One sweep from sweeps of the same seed over consecutive alpha ranges (in the given order)."""
-    if not parts:
-        raise ValueError("concat_sweeps needs at least one sweep")
-    seeds = {p.seed_track_id for p in parts}
-    if len(seeds) != 1:
-        raise ValueError(f"sweeps of different seeds cannot be joined: {sorted(seeds)}")
-    return AlphaSweep(parts[0].seed_track_id, tuple(a for p in parts for a in p.alphas),
-                      tuple(r for p in parts for r in p.ranking), tuple(s for p in parts for s in p.new_share))
 
 
 def rank_trajectories(sweep: AlphaSweep) -> dict[str, list[int | None]]:

@@ -5,8 +5,8 @@ Test modules import the fixtures they use::
     from tests.dashboard_fixtures import dashboard_artifacts, dashboard_server  # noqa: F401
 
 The artifact set is built once from generated demo data at a reduced scale
-(about a second) and served by one real gunicorn process (two workers, its
-own diskcache directory) that the HTTP and the browser tests share.
+(about a second) and served by one real gunicorn process (two workers) that
+the HTTP and the browser tests share.
 """
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ def _outputs(output: str):
     return one(output)
 
 
-def start_server(artifacts: Path, cache_dir: Path, log_path: Path, workers: int = 2,
+def start_server(artifacts: Path, log_path: Path, workers: int = 2,
                  timeout: float = 60.0, env: dict[str, str] | None = None) -> Server:
     """Start ``gunicorn -c gunicorn.conf.py dashboard.app:server`` on a free loopback port and wait for it.
 
@@ -123,7 +123,7 @@ def start_server(artifacts: Path, cache_dir: Path, log_path: Path, workers: int 
     start can take more than a second. ``env`` adds to the server's environment.
     """
     port = free_port()
-    env = {**os.environ, "ARTIFACTS_DIR": str(artifacts), "DASH_CACHE_DIR": str(cache_dir), "PORT": str(port),
+    env = {**os.environ, "ARTIFACTS_DIR": str(artifacts), "PORT": str(port),
            "WEB_CONCURRENCY": str(workers), "PYTHONUNBUFFERED": "1", **(env or {})}
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
                "dashboard.app:server"]
@@ -159,7 +159,7 @@ def stop_server(server: Server) -> None:
 def dashboard_server(dashboard_artifacts, tmp_path_factory):
     """One gunicorn process (2 workers) over the session's artifact set."""
     directory = tmp_path_factory.mktemp("dashboard-server")
-    server = start_server(dashboard_artifacts, directory / "cache", directory / "gunicorn.log")
+    server = start_server(dashboard_artifacts, directory / "gunicorn.log")
     yield server
     stop_server(server)
 

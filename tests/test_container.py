@@ -293,7 +293,7 @@ def test_the_image_command_serves_healthz_and_passes_its_healthcheck(runtime, ar
     port = free_port()
     env = dict(os.environ)
     env.update({key: on_host(value, env) for key, value in runtime.env.items()})
-    env.update(PORT=str(port), ARTIFACTS_DIR=str(artifact_root), DASH_CACHE_DIR=str(tmp_path / "cache"))
+    env.update(PORT=str(port), ARTIFACTS_DIR=str(artifact_root))
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "w") as log:
         server = subprocess.Popen(runtime.cmd, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

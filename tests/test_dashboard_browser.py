@@ -184,7 +184,7 @@ def test_explain_without_ids_shows_how_to_get_there(browser):
 
 
 # ------------------------------------------------------------------- α page
-def test_alpha_page_draws_the_bump_chart_and_serves_repeats_from_cache(browser, seed, dashboard_server):
+def test_alpha_page_draws_the_bump_chart_and_draws_it_again_on_a_reload(browser, seed, dashboard_server):
     visit(browser, f"/alpha?track={seed.track_id}&k=8", "#alpha-bump .main-svg")
     lines = browser.find_elements("#alpha-bump .scatterlayer .trace")
     assert len(lines) >= 8
@@ -193,7 +193,7 @@ def test_alpha_page_draws_the_bump_chart_and_serves_repeats_from_cache(browser, 
     assert "α = 0 · listeners" in ends and "α = 1 · content" in ends
     browser.wait_for_contains_text("#alpha-metrics", "no offline evaluation")
 
-    browser.driver.refresh()  # the same view again: served from the background-callback cache
+    browser.driver.refresh()  # the same view again: the page's layout draws it, no callback needed
     browser.wait_for_element("#alpha-bump .main-svg")
     assert len(browser.find_elements("#alpha-bump .scatterlayer .trace")) == len(lines)
 

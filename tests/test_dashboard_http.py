@@ -19,7 +19,7 @@ BOOTSTRAP_PATH = f"/vendor/bootstrap/{importlib.metadata.version('Bootstrap-Flas
 ROUTING = ".._pages_content.children..._pages_store.data.."
 DISCOVER = ("..discover-url.search...discover-track.value...discover-track.options...discover-method.value..."
             "discover-alpha.value...discover-alpha.disabled...discover-k.value...discover-notice.children..."
-            "discover-results.children..")
+            "discover-results.children...discover-shown.data..")
 USER = ("..user-url.search...user-tabs.value...user-pick.value...user-pick.options...user-alpha.value..."
         "user-notice.children...user-history.children...user-recs.children...user-listener-panel.style..."
         "user-session-panel.style..")
@@ -34,13 +34,15 @@ def page_layout(server, path: str, search: str = "") -> str:
 
 
 def discover(server, search: str) -> dict:
-    """What Discover shows for a URL query string (its sync callback, as on page load)."""
+    """What Discover shows for a URL query string (its sync callback, as after back/forward to a view not on
+    screen)."""
     inputs = [{"id": "discover-url", "property": "search", "value": search},
               {"id": "discover-track", "property": "value", "value": None},
               {"id": "discover-method", "property": "value", "value": "hybrid"},
               {"id": "discover-alpha", "property": "value", "value": 0.5},
               {"id": "discover-k", "property": "value", "value": 10}]
-    status, body = server.callback(DISCOVER, inputs, changed=["discover-url.search"])
+    shown = [{"id": "discover-shown", "property": "data", "value": None}]
+    status, body = server.callback(DISCOVER, inputs, shown, changed=["discover-url.search"])
     assert status == 200, body
     return body["response"]
 
@@ -208,7 +210,7 @@ EVALUATION = {"chosen": {"name": "rp3beta, bm25", "alpha": 0.4, "k": 10, "rule":
 
 def test_a_server_without_artifacts_says_so_and_picks_them_up_when_built(empty_artifact_root, tmp_path,
                                                                         dashboard_artifacts):
-    server = start_server(empty_artifact_root, tmp_path / "cache", tmp_path / "gunicorn.log", workers=1)
+    server = start_server(empty_artifact_root, tmp_path / "gunicorn.log", workers=1)
     try:
         status, body, _ = http_get(f"{server.url}/healthz")
         assert status == 503 and json.loads(body)["status"] == "unavailable"

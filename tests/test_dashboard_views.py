@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from dashboard import views
-from dashboard.views import (audio_profile, concat_sweeps, evaluation_rows, evaluation_table,
+from dashboard.views import (audio_profile, evaluation_rows, evaluation_table,
                              listener_track_count, load_evaluation, model_comparison, most_popular,
                              rank_trajectories, score_parts)
 from engine.artifacts import file_checksum
@@ -35,19 +35,6 @@ def test_score_parts_add_up_to_the_blended_score():
 def test_rank_trajectories_follow_each_track_across_the_lists():
     sweep = AlphaSweep("seed", (0.0, 0.5, 1.0), (("a", "b"), ("b", "c"), ("c", "a")))
     assert rank_trajectories(sweep) == {"a": [1, None, 2], "b": [2, 1, None], "c": [None, 2, 1]}
-
-
-def test_concat_sweeps_joins_consecutive_alpha_ranges():
-    first = AlphaSweep("s", (0.0, 0.5), (("a",), ("b",)))
-    second = AlphaSweep("s", (1.0,), (("c",),))
-    joined = concat_sweeps([first, second])
-    assert joined.alphas == (0.0, 0.5, 1.0)
-    assert joined.ranking == (("a",), ("b",), ("c",))
-
-
-def test_concat_sweeps_refuses_different_seeds():
-    with pytest.raises(ValueError, match="different seeds"):
-        concat_sweeps([AlphaSweep("s", (0.0,), (("a",),)), AlphaSweep("t", (1.0,), (("a",),))])
 
 
 def test_evaluation_rows_give_one_row_per_run_and_numeric_metric():

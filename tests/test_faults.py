@@ -1,4 +1,4 @@
-"""Faults: killed builds, refreshes and killed workers under load, a lost background-callback cache.
+"""Faults: killed builds, and refreshes and killed workers under load.
 
 * A build killed with SIGKILL at any stage -- on entering the dask ingest and
   the last stage before the write, half-way through writing the arrays, before
@@ -13,18 +13,11 @@
   fails, even when a set that a worker may still serve is pruned.
 * A gunicorn worker killed under load: the master replaces it; only requests
   in flight on the killed worker may fail, and the test says how many did.
-* The diskcache directory deleted, replaced by a file or made unwritable
-  while serving: nothing answers 500, the rest of the app keeps working, the
-  α sweep says what is wrong, and it works again once the directory is back.
-  The background manager alone: no job is started without the cache (and no
-  pid is ever made up for one), a broken database is named, a restored
-  directory is opened again.
 
 Every process started here is stopped in a ``finally``; every wait is bounded.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -36,7 +29,6 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 import numpy as np
 import psutil
@@ -46,7 +38,7 @@ from build.refresh import refresh
 from engine.artifacts import LOCK_FILE
 from engine import Recommender
 from engine.errors import ArtifactError
-from tests.benchmarks.soak import Soak, body, discover_app
+from tests.benchmarks.soak import Soak
 from tests.dashboard_fixtures import http_get, start_server, stop_server
 from tests.helpers import snapshot, version_dirs, write_small_raw
 
@@ -267,8 +259,8 @@ def workers_of(server) -> list[int]:
 def served(dashboard_artifacts, tmp_path):
     """A gunicorn (2 workers) over a private copy of the session's artifact root, stopped after the test."""
     root = copy_root(dashboard_artifacts, tmp_path / "artifacts")
-    server = start_server(root, tmp_path / "cache", tmp_path / "gunicorn.log")
-    server.root, server.cache = root, tmp_path / "cache"
+    server = start_server(root, tmp_path / "gunicorn.log")
+    server.root = root
     try:
         assert wait_for(lambda: len(workers_of(server)) >= 2, 30)
         yield server
@@ -322,199 +314,3 @@ def test_a_worker_killed_under_load_is_replaced_and_only_in_flight_requests_fail
     assert version_served(served) is not None and len(workers_of(served)) >= 2
     assert all(new for _, new in replaced)
 
-
-# --------------------------------------------------------------------------
-# The background-callback cache
-# --------------------------------------------------------------------------
-
-def sweep(server, app, seed: str, k: int, timeout: float = 30) -> tuple[list[int], str]:
-    """Run the α sweep as the renderer does; ``(statuses, final answer text)``."""
-    from tests.benchmarks.soak import Client
-
-    client = Client(server.url)
-    values = {("alpha-request", "data"): {"track": seed, "k": k}}
-    payload = body(app.callback("alpha-results.children"), values, "alpha-request.data")
-    statuses = []
-    try:
-        status, data = client.request("POST", "/_dash-update-component?" + urlencode({"endId": app.end_id}), payload)
-        statuses.append(status)
-        if status != 200:
-            return statuses, data.decode(errors="replace")
-        handles = json.loads(data)
-        query = urlencode({"endId": app.end_id, "cacheKey": handles["cacheKey"], "job": handles["job"]})
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            time.sleep(0.2)
-            status, data = client.request("POST", f"/_dash-update-component?{query}", payload)
-            statuses.append(status)
-            if status != 200 or b'"response"' in data:
-                return statuses, data.decode(errors="replace")
-        return statuses, "no answer"
-    finally:
-        client.close()
-
-
-def the_rest_works(server, app) -> list[str]:
-    """Pages, a recommendation and the health check; the failures."""
-    from tests.benchmarks.soak import Client
-
-    client, failures = Client(server.url), []
-    try:
-        for method, path, payload in [
-            ("GET", "/", None), ("GET", "/healthz", None),
-            ("POST", "/_dash-update-component", body(app.callback("_pages_content.children"),
-                                                     {("_pages_location", "pathname"): "/data"},
-                                                     "_pages_location.pathname")),
-            ("POST", "/_dash-update-component", body(app.callback("discover-results.children"),
-                                                     {("discover-url", "search"): f"?track={app.tracks[0]}",
-                                                      ("discover-alpha", "value"): 0.5, ("discover-k", "value"): 10,
-                                                      ("discover-method", "value"): "hybrid"},
-                                                     "discover-url.search")),
-        ]:
-            status, data = client.request(method, path, payload)
-            if status != 200:
-                failures.append(f"{method} {path}: {status} {data[:200]!r}")
-    finally:
-        client.close()
-    return failures
-
-
-def break_cache(cache: Path, how: str) -> None:
-    shutil.rmtree(cache)
-    if how == "replaced by a file":
-        cache.write_text("not a directory")
-
-
-@pytest.mark.parametrize("how", ["deleted", "replaced by a file"])
-def test_a_lost_cache_directory_breaks_nothing_but_the_sweep(served, how):
-    app = discover_app(served.url)
-    statuses, answer = sweep(served, app, app.tracks[0], 10)
-    assert statuses[-1] == 200 and '"response"' in answer  # the sweep works before
-    break_cache(served.cache, how)
-    for n, seed in enumerate(app.tracks[1:3]):  # whatever the sweep answers, it does not stop the rest
-        sweep(served, app, seed, 10 + n)
-    assert the_rest_works(served, app) == []
-    with Soak(served.url, sessions=3, seed=3, sweeps=False, app=app) as soak:
-        time.sleep(3)
-    assert soak.record.failures == [] and len(soak.record.rows) > 10
-    assert served.process.poll() is None and len(workers_of(served)) >= 2
-
-
-def says_what_is_wrong(server, app, seeds: list[str]) -> None:
-    """Every sweep of ``seeds`` answers (never a 500 or a hang) with the notice naming the cache's problem."""
-    for n, seed in enumerate(seeds):
-        statuses, answer = sweep(server, app, seed, 10 + n)
-        assert set(statuses) <= {200, 204}, (statuses, answer[:300])
-        assert statuses[-1] == 200 and '"response"' in answer, (statuses, answer[:300])
-        notice = json.dumps(json.loads(answer)["response"]["alpha-results"], ensure_ascii=False)  # unescaped
-        assert "cannot run right now" in notice and str(server.cache) in notice, notice[:300]
-
-
-def test_a_lost_cache_directory_makes_the_sweep_say_what_is_wrong(served):
-    app = discover_app(served.url)
-    break_cache(served.cache, "deleted")
-    says_what_is_wrong(served, app, app.tracks[1:4])
-    assert any("background job not started" in line and "is missing" in line
-               for line in served.wait_for_log("background job not started").splitlines())
-
-
-def test_the_sweep_works_again_once_the_cache_directory_is_back(served):
-    app = discover_app(served.url)
-    break_cache(served.cache, "replaced by a file")
-    says_what_is_wrong(served, app, app.tracks[1:3])
-    served.cache.unlink()
-    served.cache.mkdir()  # an empty directory, as an operator restores it
-    for n, seed in enumerate(app.tracks[3:7]):  # enough sweeps for both workers to reopen the cache
-        statuses, answer = sweep(served, app, seed, 10 + n)
-        assert statuses[-1] == 200 and '"response"' in answer, (statuses, answer[:300])
-        assert "cannot run right now" not in answer and "alpha-bump" in answer, answer[:300]
-
-
-@contextlib.contextmanager
-def unwritable(directory: Path):
-    """``directory`` made unwritable: mode 0o500, or for root, whom modes do not stop, the immutable attribute."""
-    if os.geteuid() != 0:
-        directory.chmod(0o500)
-        try:
-            yield
-        finally:
-            directory.chmod(0o700)
-        return
-    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(directory)],
-                                                         capture_output=True).returncode != 0:
-        pytest.skip("running as root, and this file system has no immutable attribute (chattr +i)")
-    try:
-        yield
-    finally:
-        subprocess.run(["chattr", "-i", str(directory)], check=True)
-
-
-def test_an_unwritable_cache_directory_makes_the_sweep_say_what_is_wrong(served):
-    app = discover_app(served.url)
-    with unwritable(served.cache):
-        says_what_is_wrong(served, app, app.tracks[1:3])
-        assert the_rest_works(served, app) == []
-
-
-@pytest.fixture
-def manager(tmp_path):
-    """A BackgroundManager over ``tmp_path/cache`` whose unavailable answer is the problem itself."""
-    from dash.background_callback.managers import BaseBackgroundCallbackManager
-
-    from dashboard.background import BackgroundManager
-
-    manager = BackgroundManager(tmp_path / "cache", unavailable=lambda problem: f"unavailable: {problem}")
-    try:
-        yield manager
-    finally:  # Dash registers every later background callback with every manager: not with this one
-        BaseBackgroundCallbackManager.managers.remove(manager)
-
-
-def run_job(manager, key: str, value: int, timeout: float = 20):
-    """Start a job doubling ``value`` through ``manager`` (in a process of its own) and return its answer."""
-    from dashboard.background import NOT_STARTED
-
-    job = manager.call_job_fn(key, manager.make_job_fn(lambda x: 2 * x, progress=False), [value], {})
-    deadline = time.monotonic() + timeout
-    while job != NOT_STARTED and not manager.result_ready(key) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return manager.get_result(key, str(job))
-
-
-@pytest.mark.parametrize("how", ["deleted", "replaced by a file"])
-def test_without_its_directory_the_manager_starts_no_job_and_answers_why(manager, how):
-    from dashboard.background import NOT_STARTED
-
-    assert run_job(manager, "before", 21) == 42
-    break_cache(manager.directory, how)
-    job = manager.call_job_fn("k", manager.make_job_fn(lambda x: x, progress=False), [1], {})
-    assert job == NOT_STARTED and not manager.job_running(job)
-    manager.terminate_job(job)  # not a pid: nothing is killed
-    assert manager.get_progress("k") is None and manager.get_updated_props("k") == {}
-    answer = manager.get_result("k", job)
-    assert answer.startswith("unavailable: ") and ("is missing" if how == "deleted" else "not a directory") in answer
-
-
-def test_the_manager_opens_a_restored_directory_again(manager):
-    assert run_job(manager, "before", 21) == 42
-    break_cache(manager.directory, "deleted")
-    assert "is missing" in run_job(manager, "while gone", 1)
-    manager.directory.mkdir()  # empty: the old connection still points at the deleted database
-    assert run_job(manager, "after", 4) == 8 and run_job(manager, "before", 21) == 42
-
-
-def test_a_broken_cache_database_is_named_in_the_answer(manager):
-    database = manager.directory / "cache.db"
-    for leftover in manager.directory.iterdir():
-        leftover.unlink()
-    database.write_text("not a database")
-    answer = run_job(manager, "k", 1)
-    assert answer.startswith("unavailable: the background job cache in") and "DatabaseError" in answer, answer
-
-
-def test_a_cache_lost_while_a_job_runs_is_named_in_the_answer(manager):
-    job = manager.call_job_fn("k", manager.make_job_fn(lambda x: time.sleep(1) or x, progress=False), [1], {})
-    break_cache(manager.directory, "deleted")
-    assert "is missing" in manager.get_result("k", str(job))
-    manager.terminate_job(str(job))  # with no cache to lock, the job is left to end by itself
-    assert wait_for(lambda: not manager.job_running(str(job)), timeout=10)

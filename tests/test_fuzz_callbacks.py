@@ -23,14 +23,13 @@ Two kinds of payload:
   integers beyond 2**53...). That these never get a 500 either is specified
   below too, marked as an expected failure until the dashboard handles them.
 
-The background callback (the α sweep) runs in worker processes through the
-cache manager; it is fuzzed by calling the page's function directly, which is
-what its worker does. Examples are derandomised and counted so that the module
+The α sweep is also called directly with anything its page's store could
+hold (the layout draws it from the URL, the sync callback from the controls).
+Examples are derandomised and counted so that the module
 runs in well under a minute.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
@@ -108,13 +107,12 @@ def strategies(recommender, crafted: bool) -> dict:
 # --------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def app(dashboard_artifacts, tmp_path_factory):
+def app(dashboard_artifacts):
     """The dashboard's Dash app over the session's artifacts, with exceptions raised into the test."""
     from dashboard.access import RecommenderCache
 
-    saved = {name: os.environ.get(name) for name in ("ARTIFACTS_DIR", "DASH_CACHE_DIR")}
+    saved = {name: os.environ.get(name) for name in ("ARTIFACTS_DIR",)}
     os.environ["ARTIFACTS_DIR"] = str(dashboard_artifacts)
-    os.environ["DASH_CACHE_DIR"] = str(tmp_path_factory.mktemp("dash-cache"))
     import dashboard.access as access
     import dashboard.app as dashboard_app
 
@@ -244,19 +242,18 @@ def test_the_app_has_the_callbacks_this_module_fuzzes(app):
     keys = server_callbacks(app)
     assert len(keys) >= 10
     assert any("_pages_content.children" in k for k in keys)  # the router, which calls every page's layout
-    assert {entry["background"] is not None for entry in keys.values()} == {True, False}
+    # every callback answers in the request: no background jobs, polls or job cache
+    assert all(entry["background"] is None for entry in keys.values())
 
 
 def fuzz_every_callback(app, recommender, crafted: bool) -> tuple[dict, dict]:
-    """Fuzz each foreground callback in turn; ``(examples tried per callback, failure per callback)``."""
+    """Fuzz each callback in turn; ``(examples tried per callback, failure per callback)``."""
     values = strategies(recommender, crafted)
     components = components_by_id(app)
     client = app.server.test_client()
     tracks = recommender.tracks["track_id"].head(5).tolist()
     tried, failures = {}, {}
     for key, entry in sorted(server_callbacks(app).items()):
-        if entry["background"] is not None:
-            continue  # runs in a worker process: see the sweep tests below
         specs = {f"{s['id']}.{s['property']}": values.get(s["property"], values["any"]) if crafted else
                  browser_value(components.get(s["id"]), s["property"], values)
                  for s in entry["inputs"] + entry["state"]}
@@ -287,8 +284,7 @@ def fuzz_every_callback(app, recommender, crafted: bool) -> tuple[dict, dict]:
 def test_every_callback_answers_what_the_browser_can_send_without_an_error_or_markup(app, dashboard_recommender):
     tried, failures = fuzz_every_callback(app, dashboard_recommender, crafted=False)
     assert failures == {}
-    foreground = [e for e in server_callbacks(app).values() if e["background"] is None]
-    assert len(tried) == len(foreground) and min(tried.values()) >= 10
+    assert len(tried) == len(server_callbacks(app)) and min(tried.values()) >= 10
 
 
 def test_every_callback_answers_any_hand_made_payload_without_an_error(app, dashboard_recommender):
@@ -317,18 +313,15 @@ def test_the_router_renders_every_page_for_any_query_string(app, dashboard_recom
 
 
 def sweep_failures(recommender, requests, crafted: bool = False) -> list[str]:
-    """Call the α sweep's function as its worker does, for each drawn stored request; the failures."""
+    """Call the α sweep's function with each drawn view state; the failures."""
     from dashboard.pages import alpha
 
-    progress, failures = [], []
+    failures = []
 
     @(settings(CRAFTED) if crafted else settings(PER_CALLBACK, max_examples=30))
     @given(request=requests)
     def fuzz(request):
-        progress.clear()
-        answer = alpha.sweep(progress.append, request)
-        json.dumps(answer, default=_plotly_json)
-        assert all(0 <= value <= 100 for value, _ in progress)
+        json.dumps(alpha.sweep(request), default=_plotly_json)
 
     try:
         fuzz()
@@ -374,27 +367,3 @@ def test_hand_made_callback_names_do_not_grow_the_metrics(app):
     labels = {line.split('callback="', 1)[1].split('"', 1)[0] for line in metrics.splitlines()
               if line.startswith("dashboard_callback_duration_seconds_count{")}
     assert len(labels) <= known + 1, f"{len(labels)} callback labels for {known} callbacks"
-
-
-def test_the_alpha_page_says_the_cache_is_gone_instead_of_starting_a_sweep(app, dashboard_recommender, tmp_path,
-                                                                         monkeypatch):
-    import dashboard.config as config
-
-    missing = tmp_path / "deleted-cache"
-    real = config.settings()
-    monkeypatch.setattr(config, "settings", lambda: dataclasses.replace(real, cache_dir=missing))
-    track = dashboard_recommender.search("a", limit=1)[0].track_id
-    output = ("..alpha-url.search...alpha-track.value...alpha-track.options...alpha-k.value..."
-              "alpha-notice.children...alpha-request.data..")
-    outputs = [{"id": spec.rsplit(".", 1)[0], "property": spec.rsplit(".", 1)[1]}
-               for spec in output.strip(".").split("...")]
-    payload = {"output": output, "outputs": outputs, "changedPropIds": ["alpha-url.search"], "state": [],
-               "inputs": [{"id": "alpha-url", "property": "search", "value": f"?track={track}&k=10"},
-                          {"id": "alpha-track", "property": "value", "value": None},
-                          {"id": "alpha-k", "property": "value", "value": 10}]}
-    answer = app.server.test_client().post("/_dash-update-component", json=payload)
-    assert answer.status_code == 200
-    response = answer.get_json()["response"]
-    assert "alpha-request" not in response  # no background job is started without its cache
-    notice = json.dumps(response["alpha-notice"]["children"], ensure_ascii=False)
-    assert "cannot run right now" in notice and "deleted-cache" in notice and "is missing" in notice

@@ -3,7 +3,7 @@
 A real gunicorn (two workers, as ``make run`` starts it) serves the session's
 demo artifact set; :func:`tests.benchmarks.soak.run_soak` runs twelve
 sessions that go through every page doing what people do there (pages, the
-Discover search and slider, explanations, the α sweep in the background, a
+Discover search and slider, explanations, the α sweep, a
 listener and a playlist, the data page) for :data:`SECONDS` seconds after a
 warm-up. The figures -- requests/s, p50/p95, errors and the workers' memory
 at the start and at the end -- are logged and attached to the test report;
@@ -33,14 +33,14 @@ SESSIONS = 12
 LEAK_MB = 64
 PAGES = {"page /", "page /explain", "page /alpha", "page /user", "page /data"}
 #: What every session asks on its first round through the pages (tests.benchmarks.soak.Session: the first α
-#: visit runs a sweep); the front page and /healthz are asked now and then, a sweep poll only while one runs.
+#: visit runs a sweep); the front page and /healthz are asked now and then.
 EVERY_ROUND = PAGES | {"discover url", "discover search", "discover alpha", "alpha url", "user url", "user search",
-                       "session recs", "sweep start", "sweep (whole)"}
+                       "session recs", "alpha sweep"}
 
 
 @pytest.fixture
 def server(dashboard_artifacts, tmp_path):
-    server = start_server(dashboard_artifacts, tmp_path / "cache", tmp_path / "gunicorn.log")
+    server = start_server(dashboard_artifacts, tmp_path / "gunicorn.log")
     try:
         yield server
     finally:

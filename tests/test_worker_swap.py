@@ -59,7 +59,7 @@ def wait_until_all_serve(server, version: str, workers: int = 1, timeout: float 
 def test_all_workers_move_to_a_new_set_together_and_never_back(raw, tmp_path):
     out = tmp_path / "artifacts"
     first = refresh(raw, out, force=True).name
-    server = start_server(out, tmp_path / "cache", tmp_path / "gunicorn.log", workers=3)
+    server = start_server(out, tmp_path / "gunicorn.log", workers=3)
     try:
         wait_until_all_serve(server, first, workers=3)
         second = refresh(raw, out, force=True).name
@@ -77,7 +77,7 @@ def test_all_workers_move_to_a_new_set_together_and_never_back(raw, tmp_path):
 def test_a_set_that_fails_to_load_keeps_the_old_one_everywhere_and_is_retried(raw, tmp_path):
     out = tmp_path / "artifacts"
     first = refresh(raw, out, force=True).name
-    server = start_server(out, tmp_path / "cache", tmp_path / "gunicorn.log", workers=2)
+    server = start_server(out, tmp_path / "gunicorn.log", workers=2)
     try:
         wait_until_all_serve(server, first)
         broken = refresh(raw, out, force=True)

@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -218,8 +217,7 @@ def run(artifacts: Path, url: str | None = None, repeats: int = 20, presets=("de
         return _measure(url, recommender, paths, repeats, presets)
     from .serving import Server
 
-    with tempfile.TemporaryDirectory(prefix="bench-browser-") as cache, \
-            Server(artifacts, workers=2, cache_dir=Path(cache)) as server:
+    with Server(artifacts, workers=2) as server:
         return _measure(f"http://127.0.0.1:{server.port}", recommender, paths, repeats, presets)
 
 

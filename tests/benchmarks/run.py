@@ -17,7 +17,6 @@ import argparse
 import json
 import logging
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -142,8 +141,7 @@ def run(args) -> dict:
     if args.no_serving or args.soak_seconds <= 0:
         results["soak"] = {"skipped": "--no-serving or --soak-seconds 0 was given"}
     else:
-        with tempfile.TemporaryDirectory(prefix="soak-cache-") as cache, \
-                serving.Server(artifact_dir, workers=2, cache_dir=Path(cache)) as server:
+        with serving.Server(artifact_dir, workers=2) as server:
             results["soak"] = soak.run_soak(f"http://127.0.0.1:{server.port}", args.soak_seconds,
                                             sessions=16, master_pid=server.process.pid)
     if args.no_browser:

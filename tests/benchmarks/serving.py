@@ -47,12 +47,12 @@ class Server:
     Started and stopped as the dashboard tests do it (:func:`tests.dashboard_fixtures.start_server`).
     """
 
-    def __init__(self, artifact_dir: Path, workers: int, cache_dir: Path):
-        self.artifact_dir, self.workers, self.cache_dir = artifact_dir, workers, cache_dir
+    def __init__(self, artifact_dir: Path, workers: int):
+        self.artifact_dir, self.workers = artifact_dir, workers
 
     def __enter__(self) -> "Server":
         self._log_dir = tempfile.TemporaryDirectory(prefix="bench-gunicorn-")
-        self.server = start_server(self.artifact_dir, self.cache_dir, Path(self._log_dir.name) / "gunicorn.log",
+        self.server = start_server(self.artifact_dir, Path(self._log_dir.name) / "gunicorn.log",
                                    workers=self.workers, timeout=180.0,
                                    env={"LOG_LEVEL": "WARNING", "GUNICORN_TIMEOUT": "120"})
         self.process, self.port = self.server.process, urlsplit(self.server.url).port
@@ -205,23 +205,22 @@ def run_serving(artifact_dir: Path, seconds: float = 10.0, track_ids=None, pairs
     if missing:
         return {"skipped": f"{', '.join(missing)} not in the tree"}
     rows, memory = [], []
-    with tempfile.TemporaryDirectory(prefix="bench-dash-cache-") as cache:
-        for n_workers in (workers, 1):
-            with Server(artifact_dir, n_workers, Path(cache)) as server:
-                bodies = payloads(server.port, list(track_ids), list(pairs))
-                # Warm every worker up (first requests import pages and fault the mapped pages in),
-                # then compare the worker counts after the same warm-up.
-                drive(server.port, bodies["recommend"], max(2 * n_workers, 2), 3.0)
-                drive(server.port, bodies["explain"], max(2 * n_workers, 2), 3.0)
-                memory.append(server.memory("after warm-up"))
-                if n_workers == workers:
-                    for endpoint in ("recommend", "explain"):
-                        for clients in levels:
-                            result = drive(server.port, bodies[endpoint], clients, seconds)
-                            log.info("serving %s, %d clients: %.1f req/s, p95 %.1f ms, %d errors", endpoint,
-                                     clients, result["rps"], result["p95_ms"], result["errors"])
-                            rows.append({"endpoint": endpoint, "workers": n_workers, **result})
-                    memory.append(server.memory("after the load test"))
+    for n_workers in (workers, 1):
+        with Server(artifact_dir, n_workers) as server:
+            bodies = payloads(server.port, list(track_ids), list(pairs))
+            # Warm every worker up (first requests import pages and fault the mapped pages in),
+            # then compare the worker counts after the same warm-up.
+            drive(server.port, bodies["recommend"], max(2 * n_workers, 2), 3.0)
+            drive(server.port, bodies["explain"], max(2 * n_workers, 2), 3.0)
+            memory.append(server.memory("after warm-up"))
+            if n_workers == workers:
+                for endpoint in ("recommend", "explain"):
+                    for clients in levels:
+                        result = drive(server.port, bodies[endpoint], clients, seconds)
+                        log.info("serving %s, %d clients: %.1f req/s, p95 %.1f ms, %d errors", endpoint,
+                                 clients, result["rps"], result["p95_ms"], result["errors"])
+                        rows.append({"endpoint": endpoint, "workers": n_workers, **result})
+                memory.append(server.memory("after the load test"))
     warm = sorted((m for m in memory if m["when"] == "after warm-up"), key=lambda m: m["workers"])
     if len(warm) == 2 and warm[1]["workers"] > warm[0]["workers"]:
         added = warm[1]["workers"] - warm[0]["workers"]

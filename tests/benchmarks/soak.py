@@ -9,8 +9,8 @@ pages in a random (seeded) order and does there what the browser does:
 - *Discover*: load the page (router), the URL callback for a seed, type in the
   track search, move the α slider;
 - *Explain*: the router rendering ``/explain?seed=…&track=…``;
-- *α sensitivity*: the page, its URL callback and, on every fourth visit, the
-  background α sweep (start the job, poll until the answer, as the renderer does);
+- *α sensitivity*: the page (its layout draws the sweep), its URL callback and,
+  on every fourth visit, another list length (the sweep again);
 - *For you*: a listener from the URL, the listener search, a session playlist
   of three tracks;
 - *Data*: the page with its figures;
@@ -221,38 +221,14 @@ class Session:
     def alpha(self):
         seed = self.rng.choice(self.app.tracks)
         search = "?" + urlencode({"track": seed, "k": 10})
-        self.page("/alpha", search)
-        self.callback("alpha url", "alpha-request.data",
-                      {("alpha-url", "search"): search, ("alpha-track", "value"): None, ("alpha-k", "value"): 10},
-                      "alpha-url.search")
+        self.page("/alpha", search)  # the layout draws the sweep
+        view = {("alpha-url", "search"): search, ("alpha-track", "value"): seed, ("alpha-k", "value"): 10,
+                ("alpha-shown", "data"): {"track": seed, "k": 10}}
+        self.callback("alpha url", "alpha-results.children", view, "alpha-url.search")  # shown already: 204
         self.visits += 1
-        if self.sweeps and self.visits % 4 == 1:
-            self.sweep(seed, self.rng.choice([10, 20]))
-
-    def sweep(self, seed: str, k: int):
-        """The α sweep as the renderer runs it: start the job, then poll until the answer."""
-        values = {("alpha-request", "data"): {"track": seed, "k": k}}
-        query = "?" + urlencode({"endId": self.app.end_id})
-        start = time.monotonic()
-        data = self.callback("sweep start", "alpha-results.children", values, "alpha-request.data", query)
-        if not data:
-            return
-        handles = json.loads(data)
-        if "response" in handles:  # answered at once (from the background cache)
-            self.record.add("sweep (whole)", start, True)
-            return
-        deadline = time.monotonic() + 60
-        poll = "?" + urlencode({"endId": self.app.end_id, "cacheKey": handles["cacheKey"], "job": handles["job"]})
-        while time.monotonic() < deadline and not self.stop.is_set():
-            time.sleep(0.2)
-            answer = self.callback("sweep poll", "alpha-results.children", values, "alpha-request.data", poll)
-            if answer is None:
-                return
-            if not answer or b'"response"' in answer:
-                self.record.add("sweep (whole)", start, True)
-                return
-        if not self.stop.is_set():
-            self.record.add("sweep (whole)", start, False, "no answer within 60 s")
+        if self.sweeps and self.visits % 4 == 1:  # another list length: the sweep again
+            other = {**view, ("alpha-k", "value"): self.rng.choice([5, 20])}
+            self.callback("alpha sweep", "alpha-results.children", other, "alpha-k.value")
 
     def user(self):
         user = self.rng.choice(self.app.users) if self.app.users else "nobody"
@@ -390,7 +366,7 @@ def summarise(record: Record, since: float = 0.0, until: float | None = None) ->
     if not rows:
         return {"requests": 0, "errors": 0, "rps": 0.0}
     starts = np.array([r[0] for r in rows])
-    latency_ms = np.array([r[2] for r in rows if not r[1].startswith("sweep (")]) * 1e3
+    latency_ms = np.array([r[2] for r in rows]) * 1e3
     span = max((until if until is not None else starts.max() + 1e-9) - since, 1e-9)
     kinds: dict[str, int] = {}
     for r in rows:

@@ -61,10 +61,9 @@ def _warm(port: int, n: int = 40) -> None:
 
 def run_swap(artifact_dir: Path, workers: int = 4, swaps: int = 3) -> dict:
     """``{"workers", "swap_seconds": [...], "memory_before": {...}, "memory_after": {...}}``."""
-    with tempfile.TemporaryDirectory(prefix="bench-swap-", dir=artifact_dir.parent) as scratch, \
-            tempfile.TemporaryDirectory(prefix="bench-swap-cache-") as cache:
+    with tempfile.TemporaryDirectory(prefix="bench-swap-", dir=artifact_dir.parent) as scratch:
         root = _root_with_two_versions(Path(artifact_dir), Path(scratch) / "root")
-        with Server(root, workers=workers, cache_dir=Path(cache)) as server:
+        with Server(root, workers=workers) as server:
             _all_on(server.port, VERSIONS[0], workers)
             _warm(server.port)
             before = server.memory("before the swaps")
