@@ -384,7 +384,7 @@ def sum_pairs(user_codes: np.ndarray, tracks: np.ndarray, counts: np.ndarray,
     Returns ``(keys, summed, report)``: the sorted pair keys ``user * n_tracks + track`` (int64),
     each pair's summed play count (float64) and the counts of dropped and merged rows.
     """
-    key = user_codes.astype(np.int64) * n_tracks + tracks
+    key = np.asarray(user_codes, dtype=np.int64) * n_tracks + tracks
     order = np.argsort(key, kind="stable")
     key, counts = key[order], counts[order]
     same_pair = key[1:] == key[:-1]
