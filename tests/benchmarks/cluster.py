@@ -77,8 +77,7 @@ def measure(multiplier: float, n_workers: int, worker_memory: str, root: Path = 
     listening = [stages[name] for name in LISTENING_STAGES if name in stages]
     return {"multiplier": multiplier, "rows": build["counts"].get("rows"), "users": build["counts"].get("users"),
             "workers": n_workers, "worker_memory_limit": worker_memory, "build_seconds": build["wall_seconds"],
-            # ru_maxrss starts from the RSS of this process at fork time (kept across exec), so the
-            # sampled peaks are the client's own; both are reported
+            # the kernel's peak (ru_maxrss) and the largest RSS sample (every 20 ms); per stage, the samples
             "client_peak_rss_mb": build["peak_rss_mb"], "client_sampled_peak_rss_mb": build["sampled_peak_rss_mb"],
             # sampled RSS (file pages mapped in included) during the listening stages, and ru_maxrss after them
             "listening_stage_client_peak_rss_mb": max((s["peak_rss_mb"] or 0 for s in listening), default=None),
