@@ -149,11 +149,15 @@ class _NpyAppender:
         self.written += len(piece)
 
     def close(self) -> np.ndarray:
-        """The finished file, memory-mapped read-only."""
+        """The finished file, memory-mapped copy-on-write.
+
+        Reading costs no memory beyond the file's pages; a later stage that writes into the
+        matrix in place (scipy's ``eliminate_zeros`` needs writable arrays) gets private pages.
+        """
         self._handle.close()
         if self.written != self.length:
             raise RuntimeError(f"{self.path.name}: {self.written} entries written, {self.length} expected")
-        return np.load(self.path, mmap_mode="r")
+        return np.load(self.path, mmap_mode="c")
 
 
 # ------------------------------------------------------------------ the stage
