@@ -94,7 +94,8 @@ def _reduce_user_range(frame: pd.DataFrame, n_tracks: int) -> tuple[tuple, np.nd
     """One user range's ``(pairs, user_ids, pairs_per_track, stats)`` (runs on a worker).
 
     ``pairs`` is ``(tracks, users, playcounts)`` sorted by track then user, with user codes
-    local to the range; ``user_ids`` the range's distinct ids, sorted, as UTF-8 bytes.
+    local to the range; ``user_ids`` the range's distinct ids, sorted, as UTF-8 bytes;
+    ``pairs_per_track`` the range's tracks and their pair counts.
     """
     status = frame["status"].to_numpy()
     stats = {"rows_read": int(len(status)), "status": np.bincount(status, minlength=5).tolist()}
@@ -110,7 +111,9 @@ def _reduce_user_range(frame: pd.DataFrame, n_tracks: int) -> tuple[tuple, np.nd
     ids = np.array(user_ids.cast(pa.large_binary()).to_pylist(), dtype=bytes)
     stats.update(pair_report, pairs=int(len(keys)), users=int(len(ids)), id_bytes=ids.dtype.itemsize,
                  largest_sum=float(summed.max()) if summed.size else 0.0)
-    return pairs, ids, np.bincount(tracks, minlength=n_tracks), stats
+    # Each track's pair count, only for the tracks the range has: O(pairs), not O(tracks) per range.
+    played, pair_counts = np.unique(pairs[0], return_counts=True)
+    return pairs, ids, (played, pair_counts), stats
 
 
 # ------------------------------------------------------------------ track ranges
@@ -223,7 +226,8 @@ def _assemble(client, pairs: list, ids: list, per_track: list, stats: list[dict]
     user_offsets = np.concatenate(([0], np.cumsum([s["users"] for s in stats])[:-1]))
     listeners = np.zeros(n_tracks, dtype=np.int64)
     for future in per_track:
-        listeners += future.result()
+        played, pair_counts = future.result()
+        listeners[played] += pair_counts  # (each track once per range)
         future.release()
     indptr = np.concatenate(([0], np.cumsum(listeners))).astype(np.int32)  # check_pair_limits: < 2**31
     width = max(s["id_bytes"] for s in stats)
