@@ -170,6 +170,8 @@ def reduce_on_cluster(client, encoded, path: Path, user_column: int, n_tracks: i
 
     ``locate_non_numeric()`` names the first non-numeric play count (error path, read on the client).
     """
+    from distributed import as_completed
+
     boundaries = user_boundaries(path, user_column, encoded.npartitions)
     n_ranges = len(boundaries) + 1
     meta = encoded._meta.assign(user_range=np.empty(0, np.int64))
@@ -180,8 +182,6 @@ def reduce_on_cluster(client, encoded, path: Path, user_column: int, n_tracks: i
     ids, per_track, stats = (client.compute([r[k] for r in reduced]) for k in (1, 2, 3))
     try:
         with progress(total=n_ranges, desc="user ranges reduced", unit="range") as bar:
-            from distributed import as_completed
-
             for future in as_completed(stats):
                 future.result()  # raises a worker's error (malformed CSV...) here
                 bar.update(1)
