@@ -31,7 +31,6 @@ from __future__ import annotations
 import csv
 import logging
 import unicodedata
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import dask
@@ -58,47 +57,66 @@ MAX_PLAYCOUNT = float(2**24)
 MAX_PAIRS = 2**31 - 1
 
 
-@dataclass
 class Listening:
     """The listening history reduced to unique (track, user) pairs.
 
+    Read locally, it holds the pairs as three arrays; read on a ``dask.distributed``
+    cluster (:mod:`build.listening_cluster`), it holds the play matrix itself,
+    assembled on the workers and memory-mapped, so the client never holds the pairs.
+
     Attributes
     ----------
-    tracks : ndarray of shape (n_pairs,), int32 — catalogue row of each pair
-    users : ndarray of shape (n_pairs,), int32 — user code (position in ``user_ids``)
-    playcounts : ndarray of shape (n_pairs,), float32
-    user_ids : ndarray of shape (n_users,), object — sorted user id strings
+    tracks : ndarray of shape (n_pairs,), int32, or None — catalogue row of each pair
+    users : ndarray of shape (n_pairs,), int32, or None — user code (position in ``user_ids``)
+    playcounts : ndarray of shape (n_pairs,), float32, or None
+    plays : csr_matrix of shape (n_tracks, n_users), float32, or None — the play matrix when
+        the cluster assembled it (then ``tracks``, ``users`` and ``playcounts`` are None)
+    cleaning : dict — counts of every dropped or merged row
     """
 
-    tracks: np.ndarray
-    users: np.ndarray
-    playcounts: np.ndarray
-    user_ids: np.ndarray
-    cleaning: dict = field(default_factory=dict)
+    def __init__(self, *, cleaning: dict, user_ids: np.ndarray | None = None,
+                 user_id_bytes: np.ndarray | None = None, tracks: np.ndarray | None = None,
+                 users: np.ndarray | None = None, playcounts: np.ndarray | None = None, plays=None):
+        if (user_ids is None) == (user_id_bytes is None):
+            raise ValueError("give the user ids either as text (user_ids) or as UTF-8 bytes (user_id_bytes)")
+        self.tracks, self.users, self.playcounts, self.plays = tracks, users, playcounts, plays
+        self.cleaning = cleaning
+        self._user_ids, self._user_id_bytes = user_ids, user_id_bytes
+
+    @property
+    def n_users(self) -> int:
+        return len(self._user_ids if self._user_ids is not None else self._user_id_bytes)
+
+    @property
+    def user_ids(self) -> np.ndarray:
+        """Sorted user id strings, shape (n_users,), object (decoded on first use when read on a cluster)."""
+        if self._user_ids is None:
+            self._user_ids = np.char.decode(self._user_id_bytes, "utf-8").astype(object)
+        return self._user_ids
+
+    @property
+    def user_id_bytes(self) -> np.ndarray:
+        """The user ids as the artifact stores them: UTF-8, fixed width (``S<longest>``), sorted."""
+        if self._user_id_bytes is None:
+            self._user_id_bytes = np.array([u.encode("utf-8") for u in self._user_ids], dtype=bytes)
+        return self._user_id_bytes
 
 
 # ------------------------------------------------------------------ helpers
-def _gather_blocks(blocks: list, bar) -> list:
-    """Compute one frame per block, in block order, moving ``bar`` as blocks finish.
-
-    On a ``dask.distributed`` client each block is fetched and released as soon as it is done,
-    so a worker holds only the blocks it is working on, never the whole file's results.
-    """
+def _distributed_client():
+    """The active ``dask.distributed`` client, or None (the local threaded scheduler)."""
     try:
-        from distributed import as_completed, default_client
+        from distributed import default_client
 
-        client = default_client()
-    except (ImportError, ValueError):  # no distributed client: the local threaded scheduler
-        with _BlocksDone(bar, {block.key for block in blocks}):
-            return list(dask.compute(*blocks))
-    futures = client.compute(blocks)
-    position = {future.key: i for i, future in enumerate(futures)}
-    parts: list = [None] * len(futures)
-    for future in as_completed(futures):
-        parts[position[future.key]] = future.result()
-        future.release()
-        bar.update(1)
-    return parts
+        return default_client()
+    except (ImportError, ValueError):
+        return None
+
+
+def _gather_blocks(blocks: list, bar) -> list:
+    """Compute one frame per block on the local threaded scheduler, in block order, moving ``bar``."""
+    with _BlocksDone(bar, {block.key for block in blocks}):
+        return list(dask.compute(*blocks))
 
 
 class _BlocksDone(Callback):
@@ -347,13 +365,67 @@ def _locate_first(path: Path, column: str, predicate) -> tuple[int, str]:
     return -1, ""
 
 
+def encode_users(users) -> tuple[pa.Array, np.ndarray]:
+    """``(user_ids, codes)``: the distinct ids sorted (UTF-8 byte order) and each row's position among them."""
+    users = pa.array(users)
+    if isinstance(users, pa.ChunkedArray):
+        users = users.combine_chunks()
+    encoded = pc.dictionary_encode(users)  # one hash pass: distinct ids and each row's position
+    order = pc.sort_indices(encoded.dictionary).to_numpy(zero_copy_only=False)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return encoded.dictionary.take(pa.array(order)), rank[encoded.indices.to_numpy(zero_copy_only=False)]
+
+
+def sum_pairs(user_codes: np.ndarray, tracks: np.ndarray, counts: np.ndarray,
+              n_tracks: int) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Unique (user, track) pairs of the usable rows: exact duplicate rows once, repeated pairs summed.
+
+    Returns ``(keys, summed, report)``: the sorted pair keys ``user * n_tracks + track`` (int64),
+    each pair's summed play count (float64) and the counts of dropped and merged rows.
+    """
+    key = np.asarray(user_codes, dtype=np.int64) * n_tracks + tracks
+    order = np.argsort(key, kind="stable")
+    key, counts = key[order], counts[order]
+    same_pair = key[1:] == key[:-1]
+    # Exact duplicate rows (same track, user and play count) count once; only rows whose pair
+    # repeats (usually none) need the second sort key.
+    in_repeat = np.flatnonzero(np.concatenate((same_pair, [False])) | np.concatenate(([False], same_pair)))
+    by_count = in_repeat[np.lexsort((counts[in_repeat], key[in_repeat]))]
+    duplicate = by_count[1:][(key[by_count][1:] == key[by_count][:-1])
+                             & (counts[by_count][1:] == counts[by_count][:-1])]
+    if duplicate.size:
+        unique_rows = np.ones(len(key), dtype=bool)
+        unique_rows[duplicate] = False
+        key, counts = key[unique_rows], counts[unique_rows]
+    # Sum the remaining repeated (track, user) pairs (key is sorted).
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1]))) if key.size else key[:0]
+    summed = np.add.reduceat(counts, starts) if key.size else counts[:0]  # (a range may have no usable row)
+    return key[starts], summed, {"dropped_duplicate_rows": int(duplicate.size),
+                                 "merged_repeated_pairs": int(len(key) - len(starts))}
+
+
+def check_pair_limits(path: Path, largest_sum: float, n_pairs: int) -> None:
+    """Stop when a summed play count or the number of pairs exceeds what the play matrix holds."""
+    if largest_sum > MAX_PLAYCOUNT:  # repeated rows that add up beyond what float32 holds
+        raise InputDataError(f"repeated rows of one (track, user) pair add up to more than {MAX_PLAYCOUNT:,.0f} "
+                             f"plays, which the play matrix cannot hold exactly", file=str(path),
+                             column="playcount", value=largest_sum)
+    if n_pairs > MAX_PAIRS:
+        raise InputDataError(f"{n_pairs:,} (track, user) pairs: more than the {MAX_PAIRS:,} the play "
+                             f"matrix's int32 indices address", file=str(path))
+
+
 def read_listening(path: str | Path, track_ids: pd.Index, blocksize: str = "64MB") -> Listening:
     """Read ``User Listening History.csv`` with dask and reduce it to unique (track, user) pairs.
 
     Parsing, validation and catalogue lookup run per partition on whatever
-    dask scheduler is active (local threads, or a ``dask.distributed``
-    client); user ids are then encoded once over the usable rows with arrow
-    (sorted distinct ids, one hash lookup per row) and the pairs finished in numpy.
+    dask scheduler is active. With the local threaded scheduler the client then
+    encodes the user ids once over the usable rows with arrow (sorted distinct
+    ids, one hash lookup per row) and finishes the pairs in numpy. With a
+    ``dask.distributed`` client the pairs never come back: they are reduced and
+    the play matrix assembled on the cluster (:mod:`build.listening_cluster`),
+    and the result holds the matrix itself, memory-mapped.
 
     Parameters
     ----------
@@ -375,12 +447,18 @@ def read_listening(path: str | Path, track_ids: pd.Index, blocksize: str = "64MB
                             keep_default_na=False, na_values=[""], encoding="utf-8", engine="pyarrow")
         frame = frame.rename(columns={written[c]: c for c in LISTENING_COLUMNS})
         encoded = frame.map_partitions(_encode_partition, catalogue, meta=meta)
-        # One result per block, gathered by the client: computing the frame itself would first
-        # concatenate every block on one worker, whose memory would then grow with the rows.
+        client = _distributed_client()
+        if client is not None:  # the pairs are reduced and the play matrix assembled on the cluster
+            from .listening_cluster import reduce_on_cluster
+
+            return reduce_on_cluster(client, encoded, path, header.index("user_id"), len(track_ids),
+                                     lambda: _locate_first(path, written["playcount"], _non_numeric))
         blocks = encoded.to_delayed()
         with progress(total=len(blocks), desc="CSV blocks read", unit="block") as bar:
             parts = _gather_blocks(blocks, bar)
         encoded = pd.concat(parts, ignore_index=True) if parts else meta
+    except InputDataError:  # already names what is wrong (the cluster path checks the input itself)
+        raise
     except UnicodeDecodeError as exc:
         raise _not_utf8(path) from exc
     except (pd.errors.ParserError, ValueError) as exc:
@@ -403,45 +481,11 @@ def read_listening(path: str | Path, track_ids: pd.Index, blocksize: str = "64MB
         dropped = ", ".join(f"{n} {reason}" for reason, n in report.items() if reason.startswith("dropped_"))
         raise InputDataError(f"no usable rows: all {len(status)} rows were dropped ({dropped})", file=str(path))
     # Users of the usable rows only: a user whose every row was dropped gets no code.
-    users = pa.array(keep["user"])
-    if isinstance(users, pa.ChunkedArray):
-        users = users.combine_chunks()
-    encoded_users = pc.dictionary_encode(users)  # one hash pass: distinct ids and each row's position
-    order = pc.sort_indices(encoded_users.dictionary).to_numpy(zero_copy_only=False)
-    user_ids = encoded_users.dictionary.take(pa.array(order))  # UTF-8 byte order = code point order
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    user_codes = rank[encoded_users.indices.to_numpy(zero_copy_only=False)]
-    tracks = keep["track"].to_numpy(dtype=np.int64)
-    counts = keep["playcount"].to_numpy(dtype=np.float64)
-    key = user_codes * len(track_ids) + tracks
-    order = np.argsort(key, kind="stable")
-    key, counts = key[order], counts[order]
-    same_pair = key[1:] == key[:-1]
-    # Exact duplicate rows (same track, user and play count) count once; only rows whose pair
-    # repeats (usually none) need the second sort key.
-    in_repeat = np.flatnonzero(np.concatenate((same_pair, [False])) | np.concatenate(([False], same_pair)))
-    by_count = in_repeat[np.lexsort((counts[in_repeat], key[in_repeat]))]
-    duplicate = by_count[1:][(key[by_count][1:] == key[by_count][:-1])
-                             & (counts[by_count][1:] == counts[by_count][:-1])]
-    report["dropped_duplicate_rows"] = int(duplicate.size)
-    if duplicate.size:
-        unique_rows = np.ones(len(key), dtype=bool)
-        unique_rows[duplicate] = False
-        key, counts = key[unique_rows], counts[unique_rows]
-    # Sum the remaining repeated (track, user) pairs (key is sorted).
-    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
-    unique_keys = key[starts]
-    report["merged_repeated_pairs"] = int(len(key) - len(unique_keys))
-    summed = np.add.reduceat(counts, starts)
-    if summed.size and summed.max() > MAX_PLAYCOUNT:  # repeated rows that add up beyond what float32 holds
-        worst = int(np.argmax(summed))
-        raise InputDataError(f"repeated rows of one (track, user) pair add up to more than {MAX_PLAYCOUNT:,.0f} "
-                             f"plays, which the play matrix cannot hold exactly", file=str(path),
-                             column="playcount", value=float(summed[worst]))
-    if len(unique_keys) > MAX_PAIRS:
-        raise InputDataError(f"{len(unique_keys):,} (track, user) pairs: more than the {MAX_PAIRS:,} the play "
-                             f"matrix's int32 indices address", file=str(path))
+    user_ids, user_codes = encode_users(keep["user"])
+    unique_keys, summed, pair_report = sum_pairs(user_codes, keep["track"].to_numpy(dtype=np.int64),
+                                                 keep["playcount"].to_numpy(dtype=np.float64), len(track_ids))
+    report.update(pair_report)
+    check_pair_limits(path, float(summed.max()) if summed.size else 0.0, len(unique_keys))
     summed = summed.astype(np.float32)
     report["users"] = int(len(user_ids))
     report["rows"] = int(len(unique_keys))
@@ -449,5 +493,4 @@ def read_listening(path: str | Path, track_ids: pd.Index, blocksize: str = "64MB
              report["rows_read"], len(user_ids))
     return Listening(tracks=(unique_keys % len(track_ids)).astype(np.int32),
                      users=(unique_keys // len(track_ids)).astype(np.int32),
-                     playcounts=summed, user_ids=user_ids.to_numpy(zero_copy_only=False),
-                     cleaning=report)
+                     playcounts=summed, user_ids=user_ids.to_numpy(zero_copy_only=False), cleaning=report)

@@ -193,7 +193,7 @@ def _refresh(raw: Path, out: Path, scheduler: str | None, force: bool, config: d
         "collab_right.data": collab.right_.data, "collab_right.indices": collab.right_.indices,
         "collab_right.indptr": collab.right_.indptr.astype(np.int32),
         "user_playcounts": plays_by_user.data.astype(np.float32),
-        "user_ids": np.array([u.encode("utf-8") for u in listening.user_ids], dtype=bytes),
+        "user_ids": listening.user_id_bytes,
         **heavy.to_arrays(),
         **cold.to_arrays(),
     }
@@ -201,7 +201,7 @@ def _refresh(raw: Path, out: Path, scheduler: str | None, force: bool, config: d
         "build_key": build_key,
         "inputs": {name: {"path": str(path), "checksum": hashes[name], "bytes": path.stat().st_size}
                    for name, path in paths.items()},
-        "counts": {"tracks": len(tracks), "users": len(listening.user_ids), "rows": int(plays.nnz),
+        "counts": {"tracks": len(tracks), "users": listening.n_users, "rows": int(plays.nnz),
                    "cold_tracks": int(np.count_nonzero(tracks["n_listeners"] == 0))},
         "cleaning": {"catalogue": catalogue_report, "listening": listening.cleaning},
         "content": {"blocks": [b.to_dict() for b in content.blocks],

@@ -1,14 +1,18 @@
 """The build's client memory with the listening stage on a dask cluster (for docs/scaling.md).
 
     python -m tests.benchmarks.cluster [--multipliers 2 4] [--workers 2] [--worker-memory 2GB]
+                                       [--data-root DIR]
 
 Starts a ``distributed.LocalCluster`` (worker processes, one thread each, with a
 memory limit), then times ``python -m build.refresh --scheduler ADDRESS
 --no-evaluate`` on the ``make bench-scale`` data at each multiplier (generated
-if missing). Reports the client's (the build process's) peak RSS, the largest
-worker's peak RSS (sampled every 100 ms) and the wall time, as JSON lines and
-in ``data/bench/cluster-results.json``. The question it answers: does the
-client's peak memory grow with the rows when the CSV is read on the cluster?
+under ``--data-root`` if missing). Reports the client's (the build process's)
+peak RSS overall and per stage, the client's peak during the listening stage
+(reading the listening CSV and assembling the play matrix: the stages
+``ingest_listening`` and ``interactions``), the largest worker's peak RSS
+(sampled every 100 ms) and the wall time, as JSON lines and in
+``<data-root>/cluster-results.json``. The question it answers: does the
+client's peak memory grow with the rows when the listening stage runs on the cluster?
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import logging
 import sys
 import threading
 import time
+from pathlib import Path
 
 import psutil
 
@@ -50,12 +55,16 @@ class _WorkerPeaks(threading.Thread):
         return {pid: round(rss / 2**20, 1) for pid, rss in self.peaks.items()}
 
 
-def measure(multiplier: float, n_workers: int, worker_memory: str) -> dict:
+#: The stages of the listening history: reading the CSV (on the cluster) and the play matrix.
+LISTENING_STAGES = ("ingest_listening", "interactions")
+
+
+def measure(multiplier: float, n_workers: int, worker_memory: str, root: Path = data.BENCH_DIR) -> dict:
     """Build the ``multiplier`` x full-scale data with its listening stage on a fresh LocalCluster."""
     from distributed import Client, LocalCluster
 
-    raw, info = data.ensure_raw("full", None, multiplier=multiplier)
-    out = data.BENCH_DIR / f"artifacts-cluster-{info['key']}"
+    raw, info = data.ensure_raw("full", None, root=root, multiplier=multiplier)
+    out = root / f"artifacts-cluster-{info['key']}"
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, memory_limit=worker_memory,
                       dashboard_address=None) as cluster, Client(cluster) as client:
         pids = list(client.run(lambda: __import__("os").getpid()).values())
@@ -64,11 +73,17 @@ def measure(multiplier: float, n_workers: int, worker_memory: str) -> dict:
         load = machine.loadavg()
         build = build_timing.time_build(raw, out, ["--no-evaluate", "--scheduler", cluster.scheduler_address])
         worker_peaks = peaks.stop()
-    ingest = next((s for s in build["stages"] if s["name"] == "ingest_listening"), {})
-    return {"multiplier": multiplier, "rows": build["counts"].get("rows"), "workers": n_workers,
-            "worker_memory_limit": worker_memory, "build_seconds": build["wall_seconds"],
-            "client_peak_rss_mb": build["peak_rss_mb"], "ingest_listening_seconds": ingest.get("seconds"),
-            "client_peak_rss_after_ingest_mb": ingest.get("peak_so_far_mb"),
+    stages = {stage.pop("name"): stage for stage in build["stages"]}
+    listening = [stages[name] for name in LISTENING_STAGES if name in stages]
+    return {"multiplier": multiplier, "rows": build["counts"].get("rows"), "users": build["counts"].get("users"),
+            "workers": n_workers, "worker_memory_limit": worker_memory, "build_seconds": build["wall_seconds"],
+            # the kernel's peak (ru_maxrss) and the largest RSS sample (every 20 ms); per stage, the samples
+            "client_peak_rss_mb": build["peak_rss_mb"], "client_sampled_peak_rss_mb": build["sampled_peak_rss_mb"],
+            # sampled RSS (file pages mapped in included) during the listening stages, and ru_maxrss after them
+            "listening_stage_client_peak_rss_mb": max((s["peak_rss_mb"] or 0 for s in listening), default=None),
+            "client_peak_rss_after_listening_mb": listening[-1]["peak_so_far_mb"] if listening else None,
+            "listening_stage_seconds": round(sum(s["seconds"] for s in listening), 2),
+            "stages": stages,
             "max_worker_peak_rss_mb": max(worker_peaks.values()), "worker_peaks_mb": list(worker_peaks.values()),
             "loadavg_before": load, "loadavg_after": machine.loadavg()}
 
@@ -79,13 +94,15 @@ def main(argv=None) -> int:
     parser.add_argument("--multipliers", type=float, nargs="+", default=[2.0, 4.0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-memory", default="2GB", help="memory limit of each worker")
-    parser.add_argument("--json", default=str(data.BENCH_DIR / "cluster-results.json"))
+    parser.add_argument("--data-root", type=Path, default=data.BENCH_DIR,
+                        help="where the generated data and the artifacts go (default: data/bench)")
+    parser.add_argument("--json", default=None, help="results file (default: <data-root>/cluster-results.json)")
     args = parser.parse_args(argv)
     results = []
     for multiplier in args.multipliers:
-        results.append(measure(multiplier, args.workers, args.worker_memory))
+        results.append(measure(multiplier, args.workers, args.worker_memory, args.data_root))
         print(json.dumps(results[-1]), flush=True)
-        with open(args.json, "w") as handle:
+        with open(args.json or args.data_root / "cluster-results.json", "w") as handle:
             json.dump({"finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "points": results},
                       handle, indent=2)
     return 0
