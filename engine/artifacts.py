@@ -74,17 +74,23 @@ def _file_bytes(path: Path) -> np.ndarray:
     return np.memmap(path, mode="r") if path.stat().st_size else np.empty(0, dtype=np.uint8)
 
 
-def file_checksum(path: Path, algorithm: str = "xxh3", chunk: int = 1 << 22) -> str:
-    """``"<algorithm>:<hex digest>"`` of a file: XXH3 through a memory map (inputs can be GBs), or any
-    :mod:`hashlib` algorithm read in chunks."""
-    if algorithm == "xxh3":
-        return _xxh3(_file_bytes(Path(path)))
-    import hashlib
+def file_checksum(path: Path, algorithm: str = "xxh3", chunk: int = 1 << 23) -> str:
+    """``"<algorithm>:<hex digest>"`` of a file (XXH3-64, or any :mod:`hashlib` algorithm).
 
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
+    Read in ``chunk``-byte pieces into one buffer: inputs can be GBs, and the memory this takes must not
+    grow with them (a memory map would count every page read as the process's own).
+    """
+    if algorithm == "xxh3":
+        digest = xxhash.xxh3_64()
+    else:
+        import hashlib
+
+        digest = hashlib.new(algorithm)
+    buffer = bytearray(chunk)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        while n := handle.readinto(buffer):
+            digest.update(view[:n])
     return f"{algorithm}:{digest.hexdigest()}"
 
 
