@@ -16,16 +16,17 @@ from .tracks import track_option
 log = logging.getLogger(__name__)
 
 
-def track_picker(component_id, track=None, placeholder: str = "Search a track by name or artist…") -> dcc.Dropdown:
+def track_picker(component_id, track=None, placeholder: str = "Search a track by name or artist…") -> html.Div:
     """A search-as-you-type track dropdown; the page filters the options on the server as the person types.
 
-    Only the selected track is shipped with the page, never the catalogue.
+    Only the selected track is shipped with the page, never the catalogue. Its box has the dropdown's
+    height before the dropdown's code has loaded, so the page does not move when it appears.
     """
-    return dcc.Dropdown(id=component_id, options=[track_option(track)] if track else [],
-                        value=track.track_id if track else None, placeholder=placeholder,
-                        search_order="original", clearable=True, maxHeight=320,
-                        labels={"no_options_found": "Type part of a track or artist name"},
-                        className="track-picker")
+    return html.Div(dcc.Dropdown(id=component_id, options=[track_option(track)] if track else [],
+                                 value=track.track_id if track else None, placeholder=placeholder,
+                                 search_order="original", clearable=True, maxHeight=320,
+                                 labels={"no_options_found": "Type part of a track or artist name"},
+                                 className="track-picker"), className="picker-box")
 
 
 def alpha_control(component_id, value: float, disabled: bool = False, label: str = "Blend α") -> html.Div:
@@ -40,14 +41,14 @@ def alpha_control(component_id, value: float, disabled: bool = False, label: str
                    className="alpha-slider"),
         html.Div([html.Span("← listeners"), html.Span("content →")], className="slider-ends",
                  **{"aria-hidden": "true"}),
-    ], className="pt-1", **{"data-a11y-label": label})
+    ], className="pt-1 slider-box with-ends", **{"data-a11y-label": label})
 
 
 def k_control(component_id, value: int, label: str = "Number of results") -> html.Div:
     """How many results to show (5 to 50); ``label`` names it as in :func:`alpha_control`."""
     return html.Div(dcc.Slider(id=component_id, min=K_MIN, max=K_MAX, step=1, value=value,
                                marks={m: str(m) for m in (5, 10, 20, 30, 40, 50)}, updatemode="mouseup"),
-                    className="pt-1", **{"data-a11y-label": label})
+                    className="pt-1 slider-box", **{"data-a11y-label": label})
 
 
 def method_control(component_id, value: str) -> dbc.RadioItems:

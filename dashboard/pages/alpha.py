@@ -134,15 +134,14 @@ def _results(seed, k, result, trajectories, names, new=frozenset()):
     ], className="mb-2")
     bump = components.section(
         "Rank trajectories", summary,
-        dcc.Graph(figure=figures.bump_chart(result.alphas, trajectories, names, k), config=figures.GRAPH_CONFIG,
-                  id=ids.ALPHA_BUMP),
+        components.graph(figures.bump_chart(result.alphas, trajectories, names, k), ids.ALPHA_BUMP),
         subtitle="One line per track, labelled with its rank at both ends; a gap means the track is outside the "
                  "top k at that α. Orange: in the list at low α (listening behaviour); blue: at high α (content); "
                  "grey: throughout.")
     overlap = components.section(
         f"Overlap with the α = {REFERENCE_ALPHA:g} list, and new tracks",
-        dcc.Graph(figure=figures.overlap(result.alphas, shares, REFERENCE_ALPHA, result.new_share),
-                  config=figures.GRAPH_CONFIG, id=ids.ALPHA_OVERLAP),
+        components.graph(figures.overlap(result.alphas, shares, REFERENCE_ALPHA, result.new_share),
+                         ids.ALPHA_OVERLAP),
         subtitle="Bars: share of each list that is also in the balanced list. Line: share of each list that "
                  "nobody has played yet (their listening score is estimated from similar tracks).")
     ends = components.section(
@@ -179,8 +178,8 @@ def _metrics_section(evaluation):
     choice = (html.P([f"The build chose α = {chosen['alpha']:g}", f" ({chosen['rule']})" if chosen.get("rule") else "",
                       "."], className="small mb-2") if _chosen_alpha(evaluation) is not None else None)
     curves = protocol_curves(evaluation)
-    protocols = dcc.Graph(figure=figures.protocols_vs_alpha(curves, _chosen_alpha(evaluation)),
-                          config=figures.GRAPH_CONFIG, id=ids.ALPHA_PROTOCOLS) if curves else None
+    protocols = components.graph(figures.protocols_vs_alpha(curves, _chosen_alpha(evaluation)),
+                                 ids.ALPHA_PROTOCOLS) if curves else None
     return components.section(
         "Offline metrics against α",
         choice,
@@ -192,8 +191,7 @@ def _metrics_section(evaluation):
         html.Label("Metric", htmlFor=ids.ALPHA_METRIC, className="visually-hidden"),
         dcc.Dropdown(id=ids.ALPHA_METRIC, options=metrics, value=default, clearable=False,
                      className="metric-picker mb-2"),
-        dcc.Graph(figure=figures.metric_vs_alpha(rows, default, _chosen_alpha(evaluation)),
-                  config=figures.GRAPH_CONFIG, id=ids.ALPHA_METRICS),
+        components.graph(figures.metric_vs_alpha(rows, default, _chosen_alpha(evaluation)), ids.ALPHA_METRICS),
         subtitle="Measured by the build on held-out listening; dashed lines are methods without α.")
 
 

@@ -81,7 +81,7 @@ def _listener_panel(state):
                           labels={"no_options_found": "Type the first characters of a listener id"})
     controls = components.section(None, dbc.Row([
         dbc.Col([html.Label("Listener", htmlFor=ids.USER_PICK, className="form-label small fw-semibold mb-1"),
-                 picker], md=6),
+                 html.Div(picker, className="picker-box")], md=6),
         dbc.Col(html.Div([
             dbc.Button([html.I(className="bi bi-shuffle me-1"), "Random active listener"], id=ids.USER_RANDOM,
                        color="primary", outline=True),
