@@ -7,7 +7,9 @@ an evaluation-only variant of a collaborative model.
 """
 from __future__ import annotations
 
+import queue
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
@@ -81,16 +83,19 @@ class _SharedRows:
 
 
 def _collab_rows(model, profiles: sp.csr_matrix, shared: _SharedRows | None, cold, n_threads: int = 2,
-                 out: np.ndarray | None = None) -> np.ndarray:
+                 out: np.ndarray | None = None, chunk: int = 8, scratch: _Scratch | None = None) -> np.ndarray:
     """Collaborative scores of a block of listeners, dense (n_listeners, n_tracks), cold tracks estimated.
 
     Row ``u`` is ``sum_i w_ui s(i, .)``, the sum :meth:`CollaborativeModel.scores`
-    forms for one listener: compiled, half the listeners per thread, with the
-    rows of shared seeds added from ``shared``; then the estimates of the
+    forms for one listener: compiled, in chunks of ``chunk`` listeners that
+    ``n_threads`` threads take in turn (a listener's cost varies a hundredfold,
+    so fixed halves would leave a thread idle), with the rows of shared seeds
+    added from ``shared``; then the estimates of the
     tracks nobody played (``cold``, :meth:`ContentNeighbours.estimate`). A
     truncated model (evaluation only) is one sparse product ``profiles @ S``.
     ``out``: a C-ordered float64 buffer of at least ``profiles.shape[0]`` rows to fill (reused from
-    block to block: a fresh array of this size is paid again in page faults each time).
+    block to block: a fresh array of this size is paid again in page faults each time); ``scratch``
+    likewise, for the per-listener weights.
     """
     if hasattr(model, "similarity_"):
         out = np.ascontiguousarray((profiles @ model.similarity_).toarray())
@@ -103,21 +108,44 @@ def _collab_rows(model, profiles: sp.csr_matrix, shared: _SharedRows | None, col
     else:
         out = out[:profiles.shape[0]]
         out.fill(0.0)
-    bounds = np.linspace(0, profiles.shape[0], n_threads + 1).astype(np.int64)
+    scratch = _Scratch(left.shape[1]) if scratch is None else scratch
 
-    def part(i):
-        lo, hi = bounds[i], bounds[i + 1]
-        if hi > lo:
-            block = profiles[lo:hi]
+    def part(lo: int) -> None:
+        hi = min(lo + chunk, profiles.shape[0])
+        block = profiles[lo:hi]
+        with scratch.lend() as user_weight:
             profile_scores(left.indptr, left.indices, left.data, right.indptr, right.indices, right.data,
-                           block.indptr, block.indices, block.data, shared.slot, shared.rows,
-                           np.zeros(left.shape[1]), out[lo:hi])
-            for row in out[lo:hi] if cold is not None else ():
-                cold.estimate(row)
+                           block.indptr, block.indices, block.data, shared.slot, shared.rows, user_weight,
+                           out[lo:hi])
+        for row in out[lo:hi] if cold is not None else ():
+            cold.estimate(row)
 
     with ThreadPoolExecutor(max_workers=n_threads) as pool:
-        list(pool.map(part, range(n_threads)))
+        list(pool.map(part, range(0, profiles.shape[0], chunk)))
     return out
+
+
+class _Scratch:
+    """Zeroed float64 arrays with one slot per listener, lent to one thread at a time.
+
+    The kernels leave them zeroed, so they are reused from chunk to chunk: a
+    fresh one each time would be paid in page faults on every listener it touches.
+    """
+
+    def __init__(self, n_listeners: int):
+        self.n_listeners = n_listeners
+        self._free: queue.SimpleQueue = queue.SimpleQueue()
+
+    @contextmanager
+    def lend(self):
+        try:
+            weights = self._free.get_nowait()
+        except queue.Empty:
+            weights = np.zeros(self.n_listeners)
+        try:
+            yield weights
+        finally:
+            self._free.put(weights)
 
 
 def _profiles(train_by_user: sp.csr_matrix, users: np.ndarray) -> sp.csr_matrix:
@@ -184,10 +212,11 @@ def rank_hybrid(content, models: dict, split: Split, users, alphas: dict, k: int
     starts = range(0, len(users), block)
     # Two buffers per model: the block being ranked and the one being gathered ahead.
     buffers = [{name: np.empty((min(block, len(users)), n_tracks)) for name in models} for _ in range(2)]
+    scratch = _Scratch(split.train.shape[1])
 
     def collab_of(number: int) -> dict:
         rows = profiles[starts[number]:starts[number] + block]
-        return {name: _collab_rows(model, rows, shared[name], cold, out=buffers[number % 2][name])
+        return {name: _collab_rows(model, rows, shared[name], cold, out=buffers[number % 2][name], scratch=scratch)
                 for name, model in models.items()}
 
     # The next block's collaborative scores (compiled, GIL released) are formed while this block is ranked.
