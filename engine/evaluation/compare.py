@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -141,22 +142,32 @@ def compare_methods(split: Split, content, candidates: dict, choose: Callable[..
 
     log.info("evaluation: %d test listeners (of %d), %d collaborative candidates, %d tracks without "
              "training listeners", len(users), len(split.test_users), len(candidates), len(cold.rows_))
-    # Every model alone, fitted one at a time; only the best few stay in memory for the alpha grid.
+    # Every model alone; only the best few stay in memory for the alpha grid. A model is fitted
+    # (single-threaded) while the one before it is ranked, so both cores have work.
     first = ks[0]
     measured, models, weightings = {}, {}, {}
-    for name, params in candidates.items():
-        models[name] = CollaborativeModel(**params).fit(split.train, shared=weightings)
-        alone = rank_hybrid(content, {name: models[name]}, split, users, {name: (0.0,)}, measure.depth,
-                            cold=cold, on_progress=advance)
-        measured[(name, 0.0)] = measure(alone[(name, 0.0)], (name, 0.0))
-        best = sorted(models, key=lambda n: -measured[(n, 0.0)][first]["ndcg"])[:n_best]
-        models = {n: models[n] for n in best}
-    del weightings  # only the best models stay in memory
-    grid = rank_hybrid(content, models, split, users, {n: alphas for n in best}, measure.depth, cold=cold,
-                       on_progress=advance)
-    measured.update({key: measure(recs, key) for key, recs in grid.items()})
-    newly = _new_release(new_release, new_users, {n: candidates[n] for n in best}, alphas, seed,
-                         item_features, n_neighbours, advance, shared_search) if new_release is not None else {}
+    names = list(candidates)
+    with ThreadPoolExecutor(max_workers=1) as fitter:
+        fitting = fitter.submit(_fit, candidates[names[0]], split.train, weightings)
+        for number, name in enumerate(names):
+            models[name] = fitting.result()
+            if number + 1 < len(names):
+                fitting = fitter.submit(_fit, candidates[names[number + 1]], split.train, weightings)
+            alone = rank_hybrid(content, {name: models[name]}, split, users, {name: (0.0,)}, measure.depth,
+                                cold=cold, on_progress=advance)
+            measured[(name, 0.0)] = measure(alone[(name, 0.0)], (name, 0.0))
+            best = sorted(models, key=lambda n: -measured[(n, 0.0)][first]["ndcg"])[:n_best]
+            models = {n: models[n] for n in best}
+        del weightings, fitting  # only the best models stay in memory
+        # The new-release protocol's models are fitted on its training data while the warm grid is ranked.
+        refits = _fit_all({n: candidates[n] for n in best}, new_release.split.train, fitter) \
+            if new_release is not None else {}
+        grid = rank_hybrid(content, models, split, users, {n: alphas for n in best}, measure.depth, cold=cold,
+                           on_progress=advance)
+        measured.update({key: measure(recs, key) for key, recs in grid.items()})
+        del grid
+        newly = _new_release(new_release, new_users, refits, alphas, seed, item_features, n_neighbours, advance,
+                             shared_search) if new_release is not None else {}
     entries = [{"name": n, "params": dict(candidates[n]), "alpha": a, "k": k, "metrics": m[k],
                 "ndcg_by_listener": measure.ndcg_by_listener[(n, a)][k],
                 "new_release": newly["measured"].get((n, a)) if newly else None}
@@ -222,19 +233,29 @@ def _shared_search(content, split: Split, new_release: NewReleaseData | None, n_
     return ContentNeighbours(3 * n_neighbours).fit(content, warm_in_data.astype(np.int64), tracks=cold_somewhere)
 
 
-def _new_release(data: NewReleaseData, users: np.ndarray, candidates: dict, alphas, seed, item_features,
+def _fit(params: dict, train, weightings: dict) -> CollaborativeModel:
+    """A collaborative model fitted on ``train``, sharing weightings with the models fitted before it."""
+    return CollaborativeModel(**params).fit(train, shared=weightings)
+
+
+def _fit_all(candidates: dict, train, fitter: ThreadPoolExecutor) -> dict:
+    """``{name: Future of the fitted model}``, fitted one after another on ``fitter`` (weightings shared)."""
+    weightings: dict = {}
+    return {name: fitter.submit(_fit, params, train, weightings) for name, params in candidates.items()}
+
+
+def _new_release(data: NewReleaseData, users: np.ndarray, refits: dict, alphas, seed, item_features,
                  n_neighbours: int, advance, shared_search=None) -> dict:
-    """Each candidate refitted on the new-release split and ranked over the alpha grid.
+    """Each candidate refitted on the new-release split (``refits``: name to Future of the model)
+    and ranked over the alpha grid.
 
     Returns ``{"measured": {(name, alpha): {k: metrics}}, "protocol": {...}}``.
     """
     start = time.perf_counter()
     split = data.split
     measure = _Measure(split, users, NEW_RELEASE_KS, item_features)
-    weightings: dict = {}
-    models = {name: CollaborativeModel(**params).fit(split.train, shared=weightings)
-              for name, params in candidates.items()}
     cold = ContentNeighbours(n_neighbours).fit(data.content, measure.popularity, candidates=shared_search)
+    models = {name: fitted.result() for name, fitted in refits.items()}
     recs = rank_hybrid(data.content, models, split, users, {n: alphas for n in models}, measure.depth, cold=cold,
                        on_progress=advance)
     measured = {key: measure(lists) for key, lists in recs.items()}

@@ -7,17 +7,20 @@ an evaluation-only variant of a collaborative model.
 """
 from __future__ import annotations
 
+import queue
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
+from numba import njit
 
 from .._kernels import profile_scores, seed_rows
 from .._sparse import concat_ranges
 from ..collab_cache import gather_cost
 from ..cold_start import ContentNeighbours
 from ..collaborative import CollaborativeModel
-from ..hybrid import HybridScorer, history_weights
+from ..hybrid import HybridScorer, RawScores, component_range, history_weights
 from .._validation import check_k
 from .split import Split
 
@@ -79,14 +82,20 @@ class _SharedRows:
             list(pool.map(fill, parts))
 
 
-def _collab_rows(model, profiles: sp.csr_matrix, shared: _SharedRows | None, cold, n_threads: int = 2) -> np.ndarray:
+def _collab_rows(model, profiles: sp.csr_matrix, shared: _SharedRows | None, cold, n_threads: int = 2,
+                 out: np.ndarray | None = None, chunk: int = 8, scratch: _Scratch | None = None) -> np.ndarray:
     """Collaborative scores of a block of listeners, dense (n_listeners, n_tracks), cold tracks estimated.
 
     Row ``u`` is ``sum_i w_ui s(i, .)``, the sum :meth:`CollaborativeModel.scores`
-    forms for one listener: compiled, half the listeners per thread, with the
-    rows of shared seeds added from ``shared``; then the estimates of the
+    forms for one listener: compiled, in chunks of ``chunk`` listeners that
+    ``n_threads`` threads take in turn (a listener's cost varies a hundredfold,
+    so fixed halves would leave a thread idle), with the rows of shared seeds
+    added from ``shared``; then the estimates of the
     tracks nobody played (``cold``, :meth:`ContentNeighbours.estimate`). A
     truncated model (evaluation only) is one sparse product ``profiles @ S``.
+    ``out``: a C-ordered float64 buffer of at least ``profiles.shape[0]`` rows to fill (reused from
+    block to block: a fresh array of this size is paid again in page faults each time); ``scratch``
+    likewise, for the per-listener weights.
     """
     if hasattr(model, "similarity_"):
         out = np.ascontiguousarray((profiles @ model.similarity_).toarray())
@@ -94,22 +103,49 @@ def _collab_rows(model, profiles: sp.csr_matrix, shared: _SharedRows | None, col
             cold.estimate(row)
         return out
     left, right = model.left_, model.right_
-    out = np.zeros(profiles.shape)
-    bounds = np.linspace(0, profiles.shape[0], n_threads + 1).astype(np.int64)
+    if out is None:
+        out = np.zeros(profiles.shape)
+    else:
+        out = out[:profiles.shape[0]]
+        out.fill(0.0)
+    scratch = _Scratch(left.shape[1]) if scratch is None else scratch
 
-    def part(i):
-        lo, hi = bounds[i], bounds[i + 1]
-        if hi > lo:
-            block = profiles[lo:hi]
+    def part(lo: int) -> None:
+        hi = min(lo + chunk, profiles.shape[0])
+        block = profiles[lo:hi]
+        with scratch.lend() as user_weight:
             profile_scores(left.indptr, left.indices, left.data, right.indptr, right.indices, right.data,
-                           block.indptr, block.indices, block.data, shared.slot, shared.rows,
-                           np.zeros(left.shape[1]), out[lo:hi])
-            for row in out[lo:hi] if cold is not None else ():
-                cold.estimate(row)
+                           block.indptr, block.indices, block.data, shared.slot, shared.rows, user_weight,
+                           out[lo:hi])
+        for row in out[lo:hi] if cold is not None else ():
+            cold.estimate(row)
 
     with ThreadPoolExecutor(max_workers=n_threads) as pool:
-        list(pool.map(part, range(n_threads)))
+        list(pool.map(part, range(0, profiles.shape[0], chunk)))
     return out
+
+
+class _Scratch:
+    """Zeroed float64 arrays with one slot per listener, lent to one thread at a time.
+
+    The kernels leave them zeroed, so they are reused from chunk to chunk: a
+    fresh one each time would be paid in page faults on every listener it touches.
+    """
+
+    def __init__(self, n_listeners: int):
+        self.n_listeners = n_listeners
+        self._free: queue.SimpleQueue = queue.SimpleQueue()
+
+    @contextmanager
+    def lend(self):
+        try:
+            weights = self._free.get_nowait()
+        except queue.Empty:
+            weights = np.zeros(self.n_listeners)
+        try:
+            yield weights
+        finally:
+            self._free.put(weights)
 
 
 def _profiles(train_by_user: sp.csr_matrix, users: np.ndarray) -> sp.csr_matrix:
@@ -174,31 +210,60 @@ def rank_hybrid(content, models: dict, split: Split, users, alphas: dict, k: int
               for name, model in models.items()}
     no_content = np.zeros(n_tracks)
     starts = range(0, len(users), block)
+    # Two buffers per model: the block being ranked and the one being gathered ahead.
+    buffers = [{name: np.empty((min(block, len(users)), n_tracks)) for name in models} for _ in range(2)]
+    scratch = _Scratch(split.train.shape[1])
 
-    def collab_of(start: int) -> dict:
-        rows = profiles[start:start + block]
-        return {name: _collab_rows(model, rows, shared[name], cold) for name, model in models.items()}
+    def collab_of(number: int) -> dict:
+        rows = profiles[starts[number]:starts[number] + block]
+        return {name: _collab_rows(model, rows, shared[name], cold, out=buffers[number % 2][name], scratch=scratch)
+                for name, model in models.items()}
 
     # The next block's collaborative scores (compiled, GIL released) are formed while this block is ranked.
     with ThreadPoolExecutor(max_workers=1) as ahead:
-        upcoming = ahead.submit(collab_of, starts[0]) if len(starts) else None
+        upcoming = ahead.submit(collab_of, 0) if len(starts) else None
         for number, start in enumerate(starts):
             collab = upcoming.result()
             if number + 1 < len(starts):
-                upcoming = ahead.submit(collab_of, starts[number + 1])
+                upcoming = ahead.submit(collab_of, number + 1)
             rows = profiles[start:start + block]
             for r in range(rows.shape[0]):
                 history = slice(rows.indptr[r], rows.indptr[r + 1])
-                excluded = rows.indices[history].astype(np.int64)
-                content_raw = content.similarity(excluded, rows.data[history]) if with_content else no_content
+                excluded = rows.indices[history].astype(np.int64)  # sorted and unique (_profiles)
+                if with_content:
+                    content_raw = content.similarity(excluded, rows.data[history])
+                    content_range = component_range(*candidate_range(content_raw, excluded))
+                else:
+                    content_raw, content_range = no_content, None  # constant: normalises to 0
                 for name in models:
-                    raw = scorers[name].scores_from(content_raw, collab[name][r], excluded)
+                    # What HybridScorer.scores_from returns, with the content's range found once per listener.
+                    collab_raw = collab[name][r]
+                    raw = RawScores(content_raw, collab_raw, excluded, n_tracks - len(excluded), content_range,
+                                    component_range(*candidate_range(collab_raw, excluded)))
                     for a in alphas[name]:
                         top = scorers[name].top(raw, a, k)
                         out[(name, a)][start + r, :len(top)] = top
             if on_progress is not None:
                 on_progress(rows.shape[0] * len(models))
     return out
+
+
+@njit(cache=True, nogil=True, boundscheck=False, fastmath={"nnan", "nsz"})
+def candidate_range(values, excluded):
+    """``(min, max)`` of ``values`` over the tracks not in ``excluded`` (sorted, unique); infinities if none.
+
+    What :func:`engine._kernels.ranges_over_candidates` finds for one component (with the same
+    assumptions: no NaN, which lets the loop be vectorised; min and max do not depend on the order).
+    """
+    lo, hi = np.inf, -np.inf
+    start = 0
+    for e in range(excluded.size + 1):  # the runs of candidates between excluded tracks
+        stop = excluded[e] if e < excluded.size else values.size
+        for j in range(start, stop):
+            lo = min(lo, values[j])
+            hi = max(hi, values[j])
+        start = stop + 1
+    return lo, hi
 
 
 class TruncatedNeighbours:

@@ -61,14 +61,17 @@ def time_build(raw: Path, out: Path, extra_args: list[str] | None = None) -> dic
     Returns
     -------
     dict
-        ``wall_seconds``, ``peak_rss_mb`` (kernel ru_maxrss of the child),
+        ``loadavg`` (1/5/15 min, at the start), ``wall_seconds``, ``peak_rss_mb`` (kernel ru_maxrss of the child),
         ``sampled_peak_rss_mb``, ``user_seconds``, ``system_seconds``,
         ``stages`` (list of ``{name, seconds, peak_rss_mb, peak_so_far_mb}``),
-        ``manifest_build_seconds``, ``artifact_dir``, ``artifact_mb``, ``log_tail``.
+        ``manifest_build_seconds``, ``artifact_dir``, ``artifact_mb``, ``log_tail``, and
+        ``evaluation`` (what the evaluation stage measured on, see :func:`evaluation_summary`;
+        None when the build ran without it).
     """
     command = [sys.executable, "-m", "build.refresh", "--raw", str(raw), "--out", str(out), "--force",
                *(extra_args or [])]
     log.info("timing the build: %s", " ".join(command))
+    loadavg = " / ".join(f"{x:.2f}" for x in os.getloadavg())  # how busy the machine was as it started
     start = time.perf_counter()
     child = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True, bufsize=1)
@@ -102,6 +105,7 @@ def time_build(raw: Path, out: Path, extra_args: list[str] | None = None) -> dic
     artifact_bytes = sum(f.stat().st_size for f in directory.iterdir() if f.is_file())
     return {
         "command": " ".join(command[1:]),
+        "loadavg": loadavg,
         "wall_seconds": round(wall, 2),
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
         "sampled_peak_rss_mb": round(max((r for _, r in sampler.samples), default=0) / 2**20, 1),
@@ -112,5 +116,22 @@ def time_build(raw: Path, out: Path, extra_args: list[str] | None = None) -> dic
         "counts": manifest.get("counts", {}),
         "artifact_dir": str(directory),
         "artifact_mb": round(artifact_bytes / 2**20, 1),
+        "evaluation": evaluation_summary(directory),
         "log_tail": lines[-5:],
     }
+
+
+def evaluation_summary(directory: Path) -> dict | None:
+    """Test listeners and seconds of each protocol the build's ``evaluation.json`` records; None without one.
+
+    The evaluation stage's budget holds "with at least as many test listeners as today":
+    the report shows the count next to the time.
+    """
+    path = directory / "evaluation.json"
+    if not path.is_file():
+        return None
+    document = json.loads(path.read_text(encoding="utf-8"))
+    warm, new_release = document.get("protocol", {}), document.get("new_release", {}).get("protocol")
+    return {"warm_listeners": warm.get("evaluated_listeners"), "seconds": warm.get("total_seconds"),
+            "new_release_listeners": (new_release or {}).get("evaluated_listeners"),
+            "chosen": {key: document.get("chosen", {}).get(key) for key in ("name", "alpha")}}

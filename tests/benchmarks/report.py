@@ -13,6 +13,8 @@ TARGETS = {
     "search_p50_ms": 5.0,
     "build_seconds": 30.0,
     "build_peak_mb": 3072.0,
+    "default_build_seconds": 60.0,
+    "evaluation_seconds": 30.0,
     "load_ms": 200.0,
     "worker_mb": 100.0,
 }
@@ -69,13 +71,7 @@ def target_rows(results: dict) -> list[list]:
         cpu50 = max(q.get("cpu_p50_ms", float("nan")) for q in search)
         rows.append(["search p50 (worse draw)", "≤ 5 ms", f"{_ms(p50)} ms (CPU {_ms(cpu50)} ms)",
                      _verdict(p50 <= TARGETS["search_p50_ms"])])
-    build = results.get("build")
-    if build:
-        rows.append(["full build, wall time", "≤ 30 s",
-                     f"{build['wall_seconds']:.1f} s (CPU {build['user_seconds'] + build['system_seconds']:.1f} s)",
-                     _verdict(build["wall_seconds"] <= TARGETS["build_seconds"])])
-        rows.append(["full build, peak RSS", "≤ 3 GB", f"{build['peak_rss_mb'] / 1024:.2f} GB",
-                     _verdict(build["peak_rss_mb"] <= TARGETS["build_peak_mb"])])
+    rows += _build_rows(results)
     load = results.get("load")
     if load:
         for key, label in (("no_verify", "without checksums"), ("verify", "with checksum verification")):
@@ -89,6 +85,51 @@ def target_rows(results: dict) -> list[list]:
                      "< 100 MB", f"{anon:.0f} MB ({added[0]['per_extra_worker_mb']} MB with mapped pages)",
                      _verdict(anon < TARGETS["worker_mb"])])
     return rows
+
+
+def _build_rows(results: dict) -> list[list]:
+    """Targets of the serving build (``--no-evaluate``) and of the default build (evaluation included)."""
+    rows = []
+    build = results.get("build")
+    if build:
+        rows.append(["serving build (`--no-evaluate`), wall time", "≤ 30 s", _wall(build),
+                     _verdict(build["wall_seconds"] <= TARGETS["build_seconds"])])
+        rows.append(["serving build, peak RSS", "≤ 3 GB", f"{build['peak_rss_mb'] / 1024:.2f} GB",
+                     _verdict(build["peak_rss_mb"] <= TARGETS["build_peak_mb"])])
+    default = results.get("default_build")
+    if default:
+        rows.append(["default build (evaluation included), wall time", "≤ 60 s", _wall(default),
+                     _verdict(default["wall_seconds"] <= TARGETS["default_build_seconds"])])
+        rows.append(["default build, peak RSS", "≤ 3 GB", f"{default['peak_rss_mb'] / 1024:.2f} GB",
+                     _verdict(default["peak_rss_mb"] <= TARGETS["build_peak_mb"])])
+        stage = _stage(default, "evaluation")
+        if stage:
+            rows.append(["default build, evaluation stage (both protocols)", "≤ 30 s",
+                         f"{stage['seconds']:.1f} s (CPU {_seconds(stage.get('cpu_seconds'))} s; "
+                         f"{_listeners(default)})",
+                         _verdict(stage["seconds"] <= TARGETS["evaluation_seconds"])])
+    return rows
+
+
+def _wall(build: dict) -> str:
+    return f"{build['wall_seconds']:.1f} s (CPU {build['user_seconds'] + build['system_seconds']:.1f} s)"
+
+
+def _seconds(value) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def _stage(build: dict, name: str) -> dict | None:
+    return next((s for s in build.get("stages", []) if s["name"] == name), None)
+
+
+def _listeners(build: dict) -> str:
+    """"1,000 warm + 1,000 new-release test listeners" from the build's evaluation.json."""
+    evaluation = build.get("evaluation") or {}
+    parts = [f"{evaluation[key]:,} {label}" for key, label in (("warm_listeners", "warm"),
+                                                              ("new_release_listeners", "new-release"))
+             if evaluation.get(key) is not None]
+    return " + ".join(parts) + " test listeners" if parts else "test listeners not recorded"
 
 
 def explanations(results: dict) -> list[str]:
@@ -130,11 +171,21 @@ def explanations(results: dict) -> list[str]:
             f"{q.get('cpu_p50_ms', 0) * 1e6 / max(entries['p50'], 1):.0f} ns of CPU per entry including the content "
             "part. Each listener's row starts at a random place in a 78 MB matrix (a cache miss or two per row, "
             "for rows of about 20 entries): the exact sum is bounded by memory latency, not by arithmetic.")
-    build = results.get("build")
-    if build and build["wall_seconds"] > TARGETS["build_seconds"]:
-        cpu = build["user_seconds"] + build["system_seconds"]
-        notes.append(f"build: {build['wall_seconds']:.0f} s of wall time for {cpu:.0f} s of CPU time (all threads): "
-                     "the build shared the 2 cores with other work; see the per-stage CPU column.")
+    for key, label, target in (("build", "serving build", TARGETS["build_seconds"]),
+                               ("default_build", "default build", TARGETS["default_build_seconds"])):
+        build = results.get(key)
+        if build and build["wall_seconds"] > target:
+            cpu = build["user_seconds"] + build["system_seconds"]
+            notes.append(f"{label}: {build['wall_seconds']:.0f} s of wall time for {cpu:.0f} s of CPU time (all "
+                         f"threads), load average {build.get('loadavg', '?')} at its start: see the per-stage "
+                         "CPU column below for where the time went.")
+    stage = _stage(results.get("default_build") or {}, "evaluation")
+    if stage and stage["seconds"] > TARGETS["evaluation_seconds"]:
+        notes.append(f"evaluation stage: {stage['seconds']:.1f} s wall, {_seconds(stage.get('cpu_seconds'))} s CPU: "
+                     "every collaborative candidate is ranked alone and the best over the alpha grid, on both "
+                     "protocols; each ranking gathers every test listener's exact collaborative scores, bounded "
+                     "by memory latency (see the recommend_for_user note), and the machine's other load "
+                     "takes its share of the 2 cores (the load average is in the build section).")
     load = results.get("load")
     if load:
         for key in ("no_verify", "verify"):
@@ -145,6 +196,22 @@ def explanations(results: dict) -> list[str]:
                              f"({results.get('build', {}).get('artifact_mb', '?')} MB, two threads)"
                              if key == "verify" else "") + ".")
     return notes
+
+
+def _build_section(build: dict, title: str) -> list[str]:
+    """One timed build: totals, and wall time, CPU time and memory per stage."""
+    return [f"## {title}, forced, in a subprocess",
+            f"`{build.get('command', '')}`: **{build['wall_seconds']:.1f} s** wall ({build['user_seconds']} s user, "
+            f"{build['system_seconds']} s system), peak RSS **{build['peak_rss_mb']:,.0f} MB** "
+            f"(kernel ru_maxrss; sampled peak {build['sampled_peak_rss_mb']:,.0f} MB); "
+            f"artifact set {build['artifact_mb']:,.0f} MB; load average at its start {build.get('loadavg', '—')}."
+            + (f" Evaluation: {_listeners(build)}." if build.get("evaluation") else ""),
+            "Stages run in this order; the time before the first stage is interpreter start-up and imports. "
+            "CPU s counts every thread of the build (dask reads partitions on two).",
+            _table(["stage", "wall s", "CPU s", "peak RSS in stage (MB, sampled)", "process peak so far (MB)"],
+                   [[s["name"], f"{s['seconds']:.2f}", s.get("cpu_seconds") or "—", s["peak_rss_mb"],
+                     s["peak_so_far_mb"] or "—"]
+                    for s in build["stages"]])]
 
 
 def render(results: dict) -> str:
@@ -178,19 +245,10 @@ def render(results: dict) -> str:
                          f"yes, {data.get('generate_seconds')} s"])
         parts += ["## Data", _table(["", ""], rows)]
 
-    build = results.get("build")
-    if build:
-        parts += ["## Build (`build.refresh`, forced, in a subprocess)",
-                  f"Total: **{build['wall_seconds']:.1f} s** wall ({build['user_seconds']} s user, "
-                  f"{build['system_seconds']} s system), peak RSS **{build['peak_rss_mb']:,.0f} MB** "
-                  f"(kernel ru_maxrss; sampled peak {build['sampled_peak_rss_mb']:,.0f} MB); "
-                  f"artifact set {build['artifact_mb']:,.0f} MB.",
-                  "Stages run in this order; the time before the first stage is interpreter start-up and imports. "
-                  "CPU s counts every thread of the build (dask reads partitions on two).",
-                  _table(["stage", "wall s", "CPU s", "peak RSS in stage (MB, sampled)", "process peak so far (MB)"],
-                         [[s["name"], f"{s['seconds']:.2f}", s.get("cpu_seconds") or "—", s["peak_rss_mb"],
-                           s["peak_so_far_mb"] or "—"]
-                          for s in build["stages"]])]
+    for key, title in (("default_build", "Default build (`build.refresh`, evaluation included)"),
+                       ("build", "Serving build (`build.refresh --no-evaluate`)")):
+        if results.get(key):
+            parts += _build_section(results[key], title)
 
     load = results.get("load")
     if load:
