@@ -86,21 +86,25 @@ def content_blocks(by_block: dict[str, float]) -> dict:
                    margin={"l": 10, "r": 50, "t": 10, "b": 10})
 
 
-def audio_radar(seed_name: str, seed_profile: dict[str, float],
-                track_name: str, track_profile: dict[str, float]) -> dict:
-    """Both tracks' audio features (each rescaled to [0, 1]) on one radar chart."""
+def audio_profiles(seed_name: str, seed_profile: dict[str, float],
+                   track_name: str, track_profile: dict[str, float]) -> dict:
+    """Both tracks' audio features (each rescaled to [0, 1]) side by side: a pair of bars per feature.
+
+    (Bars, not a radar chart: they are read off one common axis, and plotly.js's
+    basic bundle, the one the dashboard serves, has no polar traces.)
+    """
     features = [f for f in seed_profile if f in track_profile]
     labels = [AUDIO_LABELS.get(f, f) for f in features]
-    traces = [{"type": "scatterpolar", "r": [profile[f] for f in features] + [profile[features[0]]],
-               "theta": labels + labels[:1], "name": name, "fill": "toself", "line": {"color": colour},
-               "opacity": 0.75, "hovertemplate": "%{theta}: %{r:.2f}<extra>" + _escape(name) + "</extra>"}
+    traces = [{"type": "bar", "orientation": "h", "x": [profile[f] for f in features], "y": labels, "name": name,
+               "marker": {"color": colour},
+               "hovertemplate": "%{y}: %{x:.2f}<extra>" + _escape(name) + "</extra>"}
               for name, profile, colour in ((seed_name, seed_profile, SEED), (track_name, track_profile, TRACK))]
-    polar = {"bgcolor": "white", "radialaxis": {"range": [0, 1], "showticklabels": False, "ticks": "",
-                                                "gridcolor": _GRID, "linecolor": _GRID},
-             "angularaxis": {"gridcolor": _GRID, "linecolor": _GRID}}
-    return _figure(traces, 380, polar=polar, showlegend=True,
-                   legend={"orientation": "h", "y": -0.08, "x": 0.5, "xanchor": "center"},
-                   margin={"l": 40, "r": 40, "t": 30, "b": 30})
+    return _figure(traces, max(220, 34 * len(features) + 90), barmode="group", bargap=0.25, bargroupgap=0.05,
+                   xaxis={"range": [0, 1], "title": _title("on the feature's 0–1 scale")},
+                   yaxis={"type": "category", "autorange": "reversed"},  # first feature, and the seed, on top
+                   showlegend=True,
+                   legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "traceorder": "normal"},
+                   margin={"l": 10, "r": 10, "t": 40, "b": 10})
 
 
 def rank_by_alpha(alphas, ranks, current_alpha: float | None = None, k: int | None = None) -> dict:

@@ -13,6 +13,7 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from dashboard import plotlyjs
 from dashboard.components.tracks import track_label
 
 pytestmark = [pytest.mark.browser,
@@ -174,6 +175,13 @@ def test_explain_shows_why_with_shared_tags_highlighted(browser, seed, dashboard
     assert f"{explanation.shared_listeners:,}" in facts
     shared = [t.text for t in browser.find_elements("#explain-tags .tag.shared")]
     assert shared == list(explanation.shared_tags)
+
+
+def test_graphs_are_drawn_by_the_basic_plotly_bundle(browser, seed, dashboard_recommender):
+    top = dashboard_recommender.recommend(seed.track_id, 1)[0]
+    visit(browser, f"/explain?seed={seed.track_id}&track={top.track_id}", "#explain-blocks .main-svg")
+    traces = browser.driver.execute_script("return Object.keys(Plotly.PlotSchema.get().traces)")
+    assert set(traces) == plotlyjs.TRACE_TYPES  # the full build has some 50 trace types
 
 
 def test_explain_without_ids_shows_how_to_get_there(browser):
