@@ -253,31 +253,14 @@ def log_histogram(edges, counts, x_title: str, colour: str = CONTENT) -> dict:
                    yaxis={"type": "log", "title": _title("count"), "dtick": 1}, bargap=0.1)
 
 
-def audio_distributions(audio: dict[str, dict], columns: int = 3) -> dict:
-    """One small histogram per audio feature (bars at bin centres), in a grid."""
-    features = list(audio)
-    n_rows = -(-len(features) // columns)
-    hgap, vgap = 0.06, 0.16 if n_rows > 1 else 0.0
-    width, height = (1 - hgap * (columns - 1)) / columns, (1 - vgap * (n_rows - 1)) / n_rows
-    traces, axes, titles = [], {}, []
-    for i, feature in enumerate(features):
-        row, col = divmod(i, columns)
-        suffix = "" if i == 0 else str(i + 1)
-        x0, y1 = col * (width + hgap), 1 - row * (height + vgap)
-        axes[f"xaxis{suffix}"] = {**_AXIS, "domain": [x0, x0 + width], "anchor": f"y{suffix}"}
-        axes[f"yaxis{suffix}"] = {**_AXIS, "domain": [y1 - height, y1], "anchor": f"x{suffix}",
-                                  "showticklabels": False}
-        edges, counts = audio[feature]["edges"], audio[feature]["counts"]
-        label = AUDIO_LABELS.get(feature, feature)
-        traces.append({"type": "bar", "x": [(lo + hi) / 2 for lo, hi in zip(edges[:-1], edges[1:])], "y": counts,
-                       "name": feature, "xaxis": f"x{suffix}", "yaxis": f"y{suffix}", "marker": {"color": CONTENT},
-                       "hovertemplate": f"{label} %{{x:.2f}}: %{{y:,}} tracks<extra></extra>"})
-        titles.append({"text": label, "x": x0 + width / 2, "y": y1, "xref": "paper", "yref": "paper",
-                       "xanchor": "center", "yanchor": "bottom", "showarrow": False, "font": {"size": 14}})
-    figure = _figure(traces, 210 * n_rows + 30, annotations=titles, bargap=0.05,
-                     margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    figure["layout"].update(axes)
-    return figure
+def audio_histogram(feature: str, edges, counts) -> dict:
+    """How many tracks have each value of one audio feature: bars at the bin centres, the counts in the hover."""
+    label = AUDIO_LABELS.get(feature, feature)
+    bars = {"type": "bar", "x": [(lo + hi) / 2 for lo, hi in zip(edges[:-1], edges[1:])], "y": list(counts),
+            "name": feature, "marker": {"color": CONTENT},
+            "hovertemplate": f"{label} %{{x:.2f}}: %{{y:,}} tracks<extra></extra>"}
+    return _figure([bars], 170, yaxis={"showticklabels": False}, bargap=0.05,
+                   margin={"l": 10, "r": 10, "t": 5, "b": 10})
 
 
 def top_tags(pairs) -> dict:

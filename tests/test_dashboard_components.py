@@ -5,9 +5,10 @@ import dataclasses
 import json
 import re
 
+import numpy as np
 import plotly.graph_objects as go
 import pytest
-from dash import dcc, html
+from dash import html
 from plotly.offline import get_plotlyjs_version
 
 from dashboard import components, figures, plotlyjs, urls
@@ -87,10 +88,7 @@ def every_figure() -> list[dict]:
                                   "k": 10}], "ndcg@10"),
         figures.long_tail([1, 10, 100], [50, 5, 1]),
         figures.log_histogram([1, 2, 4, 8], [10, 0, 3], "tracks per listener"),
-        figures.audio_distributions({"energy": {"edges": [0, 0.5, 1], "counts": [3, 4]},
-                                     "tempo": {"edges": [0, 150, 300], "counts": [1, 2]},
-                                     "valence": {"edges": [0, 0.5, 1], "counts": [2, 2]},
-                                     "liveness": {"edges": [0, 0.5, 1], "counts": [5, 0]}}),
+        figures.audio_histogram("tempo", [0, 150, 300], [1, 2]),
         figures.top_tags([["rock", 10], ["pop", 5]]),
         figures.stage_timings({"ingest": {"seconds": 1.5}, "write": {"seconds": 0.1}}),
         figures.empty("nothing yet"),
@@ -116,6 +114,17 @@ def test_the_vendored_bundle_is_the_plotly_js_version_of_the_installed_plotly():
     # the version dcc.Graph would load without the redirect; `make vendor-plotly` vendors it again after an upgrade
     assert plotlyjs.bundle_version() == get_plotlyjs_version()
     assert "MIT License" in (plotlyjs.BUNDLE_DIR / "LICENSE").read_text(encoding="utf-8")
+
+
+def test_a_graph_is_a_box_of_the_figures_height_that_carries_the_graph_until_it_is_drawn():
+    figure = figures.top_tags([["rock", np.int64(10)], ["pop", 5]])
+    box = components.graph(figure, "some-graph")
+    assert box.style == {"minHeight": f"{figure['layout']['height']}px"}
+    assert [child.className for child in [box.children]] == ["lazy-graph-pending"]  # the marker, replaced
+    props = components.graph_props(box)
+    assert props["id"] == "some-graph" and props["config"] == figures.GRAPH_CONFIG
+    assert props["figure"]["data"][0]["x"] == [5, 10]  # numpy numbers too
+    assert props["style"] == {"height": f"{figure['layout']['height']}px"}
 
 
 def test_bump_chart_has_one_line_per_track_and_gaps_outside_the_top_k():
@@ -177,10 +186,9 @@ def _explanation(seed_audio, track_audio) -> Explanation:
 
 def test_the_audio_chart_compares_both_tracks_features():
     shown = components.audio_comparison(_explanation({"energy": 0.1}, {"energy": 0.9}), has_audio_block=True)
-    graph = shown.children
-    assert isinstance(graph, dcc.Graph)
-    assert [t["name"] for t in graph.figure["data"]] == ["Seed", "Other"]
-    assert [t["x"] for t in graph.figure["data"]] == [[0.1], [0.9]]
+    figure = components.graph_props(shown)["figure"]
+    assert [t["name"] for t in figure["data"]] == ["Seed", "Other"]
+    assert [t["x"] for t in figure["data"]] == [[0.1], [0.9]]
 
 
 def test_without_an_audio_block_the_audio_chart_is_replaced_by_a_note():

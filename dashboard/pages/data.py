@@ -45,13 +45,13 @@ def layout(**_unused):
                 dcc.Tabs([
                     dcc.Tab(components.graph(figures.log_histogram(stats["tracks_per_listener"]["edges"],
                                                                    stats["tracks_per_listener"]["counts"],
-                                                                   "distinct tracks per listener")),
-                            label="Tracks per listener"),
+                                                                   "distinct tracks per listener"),
+                                             ids.DATA_TRACKS_PER_LISTENER), label="Tracks per listener"),
                     dcc.Tab(components.graph(figures.log_histogram(stats["playcount"]["edges"],
                                                                    stats["playcount"]["counts"],
                                                                    "play count of a (listener, track) pair",
-                                                                   colour=figures.COLLAB)),
-                            label="Play counts"),
+                                                                   colour=figures.COLLAB),
+                                             ids.DATA_PLAY_COUNTS), label="Play counts"),
                 ], id=ids.DATA_ACTIVITY),
                 subtitle="Both heavy-tailed, on log–log axes."), lg=6),
         ]),
@@ -88,8 +88,18 @@ def _audio(audio: dict, manifest: dict):
         return html.P("This data set has no audio features" + (" (the content similarity is built without them)."
                                                                if absent else "."),
                       className="text-muted mb-0", id=ids.DATA_AUDIO)
-    return html.Div([html.P("Distribution of each feature over the catalogue.", className="text-muted small mb-1"),
-                     components.graph(figures.audio_distributions(audio), ids.DATA_AUDIO)])
+    # One small graph per feature (not one figure of nine subplots): each is drawn on its own, when it is in view.
+    return html.Div([
+        html.P("Distribution of each feature over the catalogue.", className="text-muted small mb-1"),
+        dbc.Row([dbc.Col(_audio_histogram(feature, histogram), xs=6, md=4, className="mb-2")
+                 for feature, histogram in audio.items()], className="g-2"),
+    ], id=ids.DATA_AUDIO)
+
+
+def _audio_histogram(feature: str, histogram: dict) -> list:
+    return [html.Div(figures.AUDIO_LABELS.get(feature, feature), className="small fw-semibold text-center"),
+            components.graph(figures.audio_histogram(feature, histogram["edges"], histogram["counts"]),
+                             f"{ids.DATA_AUDIO}-{feature}")]
 
 
 def _manifest_section(loaded):
