@@ -11,7 +11,7 @@ SCALE ?= demo
 # axe-core, the accessibility rules the browser tests run on every page (npm, installed once, outside git)
 AXE_CORE := .cache/node/node_modules/axe-core/axe.min.js
 
-.PHONY: venv constraints demo-data artifacts run test bench bench-scale container-test clean
+.PHONY: venv constraints vendor-plotly demo-data artifacts run test bench bench-scale container-test clean
 
 $(STAMP): requirements.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
@@ -28,6 +28,15 @@ constraints:
 	$(PY) -m pip install --quiet -r requirements.txt
 	{ sed -n '1,3p' constraints.txt; $(PY) -m pip freeze --exclude-editable; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
+
+## vendor-plotly: vendor plotly.js's basic bundle (dashboard/vendor/, committed) at the plotly.js version of the
+## installed plotly package, with npm; run it after upgrading plotly (a test compares the versions)
+vendor-plotly: $(STAMP)
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js"; exit 1; }
+	version=$$($(PY) -c "from plotly.offline import get_plotlyjs_version; print(get_plotlyjs_version())") && \
+	npm install --silent --no-audit --no-fund --prefix .cache/node -E plotly.js-basic-dist-min@$$version && \
+	rm -rf dashboard/vendor/plotly.js-basic-dist-min && \
+	cp -r .cache/node/node_modules/plotly.js-basic-dist-min dashboard/vendor/
 
 ## demo-data: write the deterministic demo CSVs into data/raw (only if no data is there)
 demo-data: $(STAMP)

@@ -160,7 +160,7 @@ class _NpyAppender:
         self._handle.close()
         if self.written != self.length:
             raise RuntimeError(f"{self.path.name}: {self.written} entries written, {self.length} expected")
-        return np.load(self.path, mmap_mode="c")
+        return np.load(self.path, mmap_mode="c", allow_pickle=False)
 
 
 # ------------------------------------------------------------------ the stage

@@ -19,7 +19,7 @@ from flask_compress import Compress
 from engine import ArtifactError
 from engine.logs import configure_logging
 
-from . import access, config, ids, observability, static
+from . import access, config, ids, observability, plotlyjs, static
 from .components import navbar
 
 HERE = Path(__file__).resolve().parent
@@ -66,6 +66,7 @@ app = Dash(
 server = app.server
 observability.install(server, app.callback_map)
 static.install(server)
+plotlyjs.install(server, app.config.requests_pathname_prefix)
 Compress(server)  # after static.install: its settings are read here
 
 

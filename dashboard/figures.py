@@ -86,21 +86,25 @@ def content_blocks(by_block: dict[str, float]) -> dict:
                    margin={"l": 10, "r": 50, "t": 10, "b": 10})
 
 
-def audio_radar(seed_name: str, seed_profile: dict[str, float],
-                track_name: str, track_profile: dict[str, float]) -> dict:
-    """Both tracks' audio features (each rescaled to [0, 1]) on one radar chart."""
+def audio_profiles(seed_name: str, seed_profile: dict[str, float],
+                   track_name: str, track_profile: dict[str, float]) -> dict:
+    """Both tracks' audio features (each rescaled to [0, 1]) side by side: a pair of bars per feature.
+
+    (Bars, not a radar chart: they are read off one common axis, and plotly.js's
+    basic bundle, the one the dashboard serves, has no polar traces.)
+    """
     features = [f for f in seed_profile if f in track_profile]
     labels = [AUDIO_LABELS.get(f, f) for f in features]
-    traces = [{"type": "scatterpolar", "r": [profile[f] for f in features] + [profile[features[0]]],
-               "theta": labels + labels[:1], "name": name, "fill": "toself", "line": {"color": colour},
-               "opacity": 0.75, "hovertemplate": "%{theta}: %{r:.2f}<extra>" + _escape(name) + "</extra>"}
+    traces = [{"type": "bar", "orientation": "h", "x": [profile[f] for f in features], "y": labels, "name": name,
+               "marker": {"color": colour},
+               "hovertemplate": "%{y}: %{x:.2f}<extra>" + _escape(name) + "</extra>"}
               for name, profile, colour in ((seed_name, seed_profile, SEED), (track_name, track_profile, TRACK))]
-    polar = {"bgcolor": "white", "radialaxis": {"range": [0, 1], "showticklabels": False, "ticks": "",
-                                                "gridcolor": _GRID, "linecolor": _GRID},
-             "angularaxis": {"gridcolor": _GRID, "linecolor": _GRID}}
-    return _figure(traces, 380, polar=polar, showlegend=True,
-                   legend={"orientation": "h", "y": -0.08, "x": 0.5, "xanchor": "center"},
-                   margin={"l": 40, "r": 40, "t": 30, "b": 30})
+    return _figure(traces, max(220, 34 * len(features) + 90), barmode="group", bargap=0.25, bargroupgap=0.05,
+                   xaxis={"range": [0, 1], "title": _title("on the feature's 0–1 scale")},
+                   yaxis={"type": "category", "autorange": "reversed"},  # first feature, and the seed, on top
+                   showlegend=True,
+                   legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "traceorder": "normal"},
+                   margin={"l": 10, "r": 10, "t": 40, "b": 10})
 
 
 def rank_by_alpha(alphas, ranks, current_alpha: float | None = None, k: int | None = None) -> dict:
@@ -249,31 +253,14 @@ def log_histogram(edges, counts, x_title: str, colour: str = CONTENT) -> dict:
                    yaxis={"type": "log", "title": _title("count"), "dtick": 1}, bargap=0.1)
 
 
-def audio_distributions(audio: dict[str, dict], columns: int = 3) -> dict:
-    """One small histogram per audio feature (bars at bin centres), in a grid."""
-    features = list(audio)
-    n_rows = -(-len(features) // columns)
-    hgap, vgap = 0.06, 0.16 if n_rows > 1 else 0.0
-    width, height = (1 - hgap * (columns - 1)) / columns, (1 - vgap * (n_rows - 1)) / n_rows
-    traces, axes, titles = [], {}, []
-    for i, feature in enumerate(features):
-        row, col = divmod(i, columns)
-        suffix = "" if i == 0 else str(i + 1)
-        x0, y1 = col * (width + hgap), 1 - row * (height + vgap)
-        axes[f"xaxis{suffix}"] = {**_AXIS, "domain": [x0, x0 + width], "anchor": f"y{suffix}"}
-        axes[f"yaxis{suffix}"] = {**_AXIS, "domain": [y1 - height, y1], "anchor": f"x{suffix}",
-                                  "showticklabels": False}
-        edges, counts = audio[feature]["edges"], audio[feature]["counts"]
-        label = AUDIO_LABELS.get(feature, feature)
-        traces.append({"type": "bar", "x": [(lo + hi) / 2 for lo, hi in zip(edges[:-1], edges[1:])], "y": counts,
-                       "name": feature, "xaxis": f"x{suffix}", "yaxis": f"y{suffix}", "marker": {"color": CONTENT},
-                       "hovertemplate": f"{label} %{{x:.2f}}: %{{y:,}} tracks<extra></extra>"})
-        titles.append({"text": label, "x": x0 + width / 2, "y": y1, "xref": "paper", "yref": "paper",
-                       "xanchor": "center", "yanchor": "bottom", "showarrow": False, "font": {"size": 14}})
-    figure = _figure(traces, 210 * n_rows + 30, annotations=titles, bargap=0.05,
-                     margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    figure["layout"].update(axes)
-    return figure
+def audio_histogram(feature: str, edges, counts) -> dict:
+    """How many tracks have each value of one audio feature: bars at the bin centres, the counts in the hover."""
+    label = AUDIO_LABELS.get(feature, feature)
+    bars = {"type": "bar", "x": [(lo + hi) / 2 for lo, hi in zip(edges[:-1], edges[1:])], "y": list(counts),
+            "name": feature, "marker": {"color": CONTENT},
+            "hovertemplate": f"{label} %{{x:.2f}}: %{{y:,}} tracks<extra></extra>"}
+    return _figure([bars], 170, yaxis={"showticklabels": False}, bargap=0.05,
+                   margin={"l": 10, "r": 10, "t": 5, "b": 10})
 
 
 def top_tags(pairs) -> dict:

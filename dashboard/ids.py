@@ -5,6 +5,7 @@ SESSION_STORE = "app-session-tracks"
 NAVBAR = "app-navbar"
 NO_ARTIFACTS = "no-artifacts"
 NOT_FOUND = "not-found"
+LAZY_GRAPH = "app-lazy-graph"  # the box a graph is drawn in when it comes into view (pattern-matching type)
 
 # Discover (/)
 DISCOVER_URL = "discover-url"
@@ -75,6 +76,8 @@ SESSION_RECS_LIST = "session-recs-list"
 DATA_STATS = "data-stats"
 DATA_LONG_TAIL = "data-long-tail"
 DATA_ACTIVITY = "data-activity"
+DATA_TRACKS_PER_LISTENER = "data-tracks-per-listener"
+DATA_PLAY_COUNTS = "data-play-counts"
 DATA_AUDIO = "data-audio"
 DATA_TAGS = "data-tags"
 DATA_MANIFEST = "data-manifest"

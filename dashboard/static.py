@@ -19,8 +19,8 @@ import threading
 from flask import Flask, Request, request
 
 ONE_YEAR = 365 * 24 * 3600
-#: URL prefixes of files that never change under the same URL (the vendored CSS has its version in the path).
-FINGERPRINTED = ("/_dash-component-suites/", "/vendor/bootstrap/")
+#: URL prefixes of files that never change under the same URL (vendored files have their version in the path).
+FINGERPRINTED = ("/_dash-component-suites/", "/vendor/bootstrap/", "/vendor/plotly/")
 #: Brotli where the browser takes it (all current browsers over HTTP and HTTPS alike), else gzip.
 ALGORITHMS = ["br", "gzip"]
 

@@ -3,7 +3,7 @@
 The dashboard shows what these return without further arithmetic, so every
 number a chart plots is computed here or deeper in the engine:
 
-- :func:`audio_profile` puts raw audio features on a common [0, 1] scale (radar charts);
+- :func:`audio_profile` puts raw audio features on a common [0, 1] scale (the Explain page's audio bars);
 - :func:`rank_trajectories` turns an alpha sweep into per-track rank lines
   (bump charts);
 - :func:`score_parts` splits a blended score into its content and collaborative shares (score bars);

@@ -13,6 +13,7 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from dashboard import plotlyjs
 from dashboard.components.tracks import track_label
 
 pytestmark = [pytest.mark.browser,
@@ -60,7 +61,23 @@ def seed(dashboard_recommender):
 
 def visit(browser, path: str, wait_for: str):
     browser.wait_for_page(url=browser.base + path, timeout=WAIT)
-    return browser.wait_for_element(wait_for)
+    return wait_for_element(browser, wait_for)
+
+
+_SCROLL_TO_A_GRAPH = """const box = Array.from(document.querySelectorAll('.lazy-graph > .lazy-graph-pending'))
+    .map(marker => marker.parentElement).find(box => box.getClientRects().length > 0);
+if (box) { box.scrollIntoView({block: 'center'}); }"""
+
+
+def wait_for_element(browser, selector: str):
+    """The first element ``selector`` finds, once there; meanwhile each graph still to be drawn is scrolled
+    into view in turn, as a person reading down the page would (graphs are drawn when they come into view)."""
+    def found(driver):
+        elements = driver.find_elements(By.CSS_SELECTOR, selector)
+        if not elements:
+            driver.execute_script(_SCROLL_TO_A_GRAPH)
+        return elements[0] if elements else False
+    return WebDriverWait(browser.driver, WAIT, poll_frequency=0.1).until(found, f"{selector} did not appear")
 
 
 def query(browser) -> dict:
@@ -167,13 +184,20 @@ def test_explain_shows_why_with_shared_tags_highlighted(browser, seed, dashboard
     top = dashboard_recommender.recommend(seed.track_id, 1)[0]
     explanation = dashboard_recommender.explain(seed.track_id, top.track_id)
     visit(browser, f"/explain?seed={seed.track_id}&track={top.track_id}", "#explain-blocks .main-svg")
-    browser.wait_for_element("#explain-radar .main-svg")
-    browser.wait_for_element("#explain-ranks .main-svg")
+    wait_for_element(browser, "#explain-radar .main-svg")
+    wait_for_element(browser, "#explain-ranks .main-svg")
     facts = browser.find_element("#explain-facts").text
     assert f"{explanation.content_similarity:.3f}" in facts
     assert f"{explanation.shared_listeners:,}" in facts
     shared = [t.text for t in browser.find_elements("#explain-tags .tag.shared")]
     assert shared == list(explanation.shared_tags)
+
+
+def test_graphs_are_drawn_by_the_basic_plotly_bundle(browser, seed, dashboard_recommender):
+    top = dashboard_recommender.recommend(seed.track_id, 1)[0]
+    visit(browser, f"/explain?seed={seed.track_id}&track={top.track_id}", "#explain-blocks .main-svg")
+    traces = browser.driver.execute_script("return Object.keys(Plotly.PlotSchema.get().traces)")
+    assert set(traces) == plotlyjs.TRACE_TYPES  # the full build has some 50 trace types
 
 
 def test_explain_without_ids_shows_how_to_get_there(browser):
@@ -272,9 +296,27 @@ def test_data_page_shows_statistics_charts_and_the_manifest(browser, dashboard_r
     cards = browser.find_element("#data-stats").text
     assert f"{stats['tracks']:,}" in cards and f"{stats['listeners']:,}" in cards
     for graph in ("#data-audio", "#data-tags", "#data-timings"):
-        browser.wait_for_element(f"{graph} .main-svg")
+        wait_for_element(browser, f"{graph} .main-svg")
+    assert len(browser.find_elements("#data-audio .lazy-graph")) == len(stats["audio"])  # a graph per feature
     browser.wait_for_contains_text("#data-manifest", dashboard_recommender.version)
     assert "ingest listening" in browser.find_element("#data-timings").text
+
+
+def test_a_graph_is_drawn_when_it_comes_into_view(browser):
+    driver = browser.driver
+    driver.set_window_size(1400, 700)
+    try:
+        browser.wait_for_page(url=browser.base + "/data", timeout=WAIT)
+        browser.wait_for_element("#data-long-tail .main-svg")  # at the top: drawn at once
+        browser.wait_for_element("#data-tracks-per-listener .main-svg")
+        assert browser.find_elements("#data-timings") == []  # at the bottom: not drawn while nobody looks
+        assert browser.find_elements("#data-play-counts") == []  # in a tab not shown
+        click(browser, next(tab for tab in browser.find_elements("#data-activity .tab") if tab.text == "Play counts"))
+        browser.wait_for_element("#data-play-counts .main-svg")
+        driver.execute_script("document.querySelector('#data-manifest').scrollIntoView()")
+        browser.wait_for_element("#data-timings .main-svg")
+    finally:
+        driver.set_window_size(1400, 1000)
 
 
 # ---------------------------------------------------------------- the shell

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
+import numpy as np
 import plotly.graph_objects as go
 import pytest
-from dash import dcc, html
+from dash import html
+from plotly.offline import get_plotlyjs_version
 
-from dashboard import components, figures, urls
+from dashboard import components, figures, plotlyjs, urls
 from engine import DEFAULT_ALPHAS
 from engine.recommender import Explanation, Recommendation, Track
 
@@ -67,11 +70,12 @@ def test_links_carry_the_state_and_leave_out_empty_values():
 
 
 # ---------------------------------------------------------------- figures
-def test_every_figure_is_a_valid_plotly_figure():
+def every_figure() -> list[dict]:
+    """One of each figure :mod:`dashboard.figures` builds."""
     trajectories = {"a": [1, 1, 2], "b": [2, None, 1], "c": [None, 2, None]}
-    built = [
+    return [
         figures.content_blocks({"tags": 0.3, "audio": 0.1, "artist": 0.0}),
-        figures.audio_radar("Seed", {"energy": 0.2, "tempo": 0.5}, "Track", {"energy": 0.9, "tempo": 0.4}),
+        figures.audio_profiles("Seed", {"energy": 0.2, "tempo": 0.5}, "Track", {"energy": 0.9, "tempo": 0.4}),
         figures.rank_by_alpha(DEFAULT_ALPHAS, [3] * 10 + [None] + [200] * 10, current_alpha=0.5, k=10),
         figures.bump_chart((0.0, 0.5, 1.0), trajectories, {"a": "A <b>", "b": "B"}, k=2),
         figures.overlap((0.0, 0.5, 1.0), [0.5, 1.0, 0.0]),
@@ -84,16 +88,43 @@ def test_every_figure_is_a_valid_plotly_figure():
                                   "k": 10}], "ndcg@10"),
         figures.long_tail([1, 10, 100], [50, 5, 1]),
         figures.log_histogram([1, 2, 4, 8], [10, 0, 3], "tracks per listener"),
-        figures.audio_distributions({"energy": {"edges": [0, 0.5, 1], "counts": [3, 4]},
-                                     "tempo": {"edges": [0, 150, 300], "counts": [1, 2]},
-                                     "valence": {"edges": [0, 0.5, 1], "counts": [2, 2]},
-                                     "liveness": {"edges": [0, 0.5, 1], "counts": [5, 0]}}),
+        figures.audio_histogram("tempo", [0, 150, 300], [1, 2]),
         figures.top_tags([["rock", 10], ["pop", 5]]),
         figures.stage_timings({"ingest": {"seconds": 1.5}, "write": {"seconds": 0.1}}),
         figures.empty("nothing yet"),
     ]
-    for figure in built:  # the dicts skip plotly's validation when served: validate them here
+
+
+def test_every_figure_is_a_valid_plotly_figure():
+    for figure in every_figure():  # the dicts skip plotly's validation when served: validate them here
         assert go.Figure(figure).layout.height == figure["layout"]["height"]
+
+
+def test_every_figure_is_drawn_by_the_plotly_bundle_the_dashboard_serves():
+    used = {trace.get("type", "scatter") for figure in every_figure() for trace in figure["data"]}
+    assert used <= plotlyjs.TRACE_TYPES
+
+
+def test_the_vendored_bundle_holds_exactly_the_trace_types_it_is_said_to():
+    source = (plotlyjs.BUNDLE_DIR / plotlyjs.BUNDLE_FILE).read_text(encoding="utf-8")
+    assert set(re.findall(r'moduleType:"trace",name:"(\w+)"', source)) == plotlyjs.TRACE_TYPES
+
+
+def test_the_vendored_bundle_is_the_plotly_js_version_of_the_installed_plotly():
+    # the version dcc.Graph would load without the redirect; `make vendor-plotly` vendors it again after an upgrade
+    assert plotlyjs.bundle_version() == get_plotlyjs_version()
+    assert "MIT License" in (plotlyjs.BUNDLE_DIR / "LICENSE").read_text(encoding="utf-8")
+
+
+def test_a_graph_is_a_box_of_the_figures_height_that_carries_the_graph_until_it_is_drawn():
+    figure = figures.top_tags([["rock", np.int64(10)], ["pop", 5]])
+    box = components.graph(figure, "some-graph")
+    assert box.style == {"minHeight": f"{figure['layout']['height']}px"}
+    assert [child.className for child in [box.children]] == ["lazy-graph-pending"]  # the marker, replaced
+    props = components.graph_props(box)
+    assert props["id"] == "some-graph" and props["config"] == figures.GRAPH_CONFIG
+    assert props["figure"]["data"][0]["x"] == [5, 10]  # numpy numbers too
+    assert props["style"] == {"height": f"{figure['layout']['height']}px"}
 
 
 def test_bump_chart_has_one_line_per_track_and_gaps_outside_the_top_k():
@@ -172,13 +203,14 @@ def _explanation(seed_audio, track_audio) -> Explanation:
                        seed_audio=seed_audio, track_audio=track_audio, shared_listeners=2, collab_similarity=0.1)
 
 
-def test_the_radar_chart_compares_both_tracks_audio():
+def test_the_audio_chart_compares_both_tracks_features():
     shown = components.audio_comparison(_explanation({"energy": 0.1}, {"energy": 0.9}), has_audio_block=True)
-    assert isinstance(shown, dcc.Graph)
-    assert [t["name"] for t in shown.figure["data"]] == ["Seed", "Other"]
+    figure = components.graph_props(shown)["figure"]
+    assert [t["name"] for t in figure["data"]] == ["Seed", "Other"]
+    assert [t["x"] for t in figure["data"]] == [[0.1], [0.9]]
 
 
-def test_without_an_audio_block_the_radar_is_replaced_by_a_note():
+def test_without_an_audio_block_the_audio_chart_is_replaced_by_a_note():
     shown = components.audio_comparison(_explanation({}, {}), has_audio_block=False)
     assert isinstance(shown, html.P) and "no audio features" in shown.children
 

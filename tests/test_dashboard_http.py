@@ -6,11 +6,13 @@ import importlib.metadata
 import json
 import re
 import time
+import urllib.error
 import urllib.request
 
 import brotli
 import pytest
 
+from dashboard import plotlyjs
 from tests.dashboard_fixtures import copy_artifact_set, http_get, start_server, stop_server
 
 PAGES = {"/": "discover-track", "/explain": "explain-empty", "/alpha": "alpha-track", "/user": "user-pick",
@@ -76,6 +78,30 @@ def test_bootstrap_is_served_from_the_installed_package_under_its_version(dashbo
     assert "Bootstrap" in body[:300]
     status, _, _ = http_get(f"{dashboard_server.url}{BOOTSTRAP_PATH}/font/bootstrap-icons.min.css")
     assert status == 200
+
+
+def test_dcc_graph_gets_the_basic_plotly_bundle_cached_for_a_year(dashboard_server):
+    request = urllib.request.Request(f"{dashboard_server.url}/{plotlyjs.DASH_PLOTLY_PATH}")
+    opener = urllib.request.build_opener(NoRedirect)
+    with pytest.raises(urllib.error.HTTPError) as redirect:
+        opener.open(request, timeout=10)
+    assert redirect.value.code == 302 and redirect.value.headers["Location"].endswith(plotlyjs.bundle_path())
+    assert "no-cache" in redirect.value.headers.get("Cache-Control", "")
+    status, body, headers = raw_get(dashboard_server.url + plotlyjs.bundle_path(), "br")
+    assert status == 200 and headers.get("Content-Encoding") == "br"
+    assert f"plotly.js (basic - minified) v{plotlyjs.bundle_version()}" in brotli.decompress(body)[:200].decode()
+    assert "max-age=31536000" in headers.get("Cache-Control", "")
+    assert len(body) < 500_000  # the full build is 1.1 MB with brotli
+
+
+def test_another_plotly_version_is_not_served_under_the_bundles_path(dashboard_server):
+    status, _, _ = http_get(dashboard_server.url + plotlyjs.bundle_path().replace(plotlyjs.bundle_version(), "1.0.0"))
+    assert status == 404
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
 
 
 def raw_get(url: str, accept_encoding: str | None) -> tuple[int, bytes, dict]:
@@ -159,11 +185,11 @@ def test_a_bad_explain_link_names_the_unknown_ids(dashboard_server, dashboard_re
     assert "explain: unknown track id 'GONE'" in dashboard_server.wait_for_log("'GONE'")
 
 
-def test_explain_shows_the_blocks_the_radar_and_the_ranks(dashboard_server, dashboard_recommender):
+def test_explain_shows_the_blocks_the_audio_features_and_the_ranks(dashboard_server, dashboard_recommender):
     seed = dashboard_recommender.tracks["track_id"].iloc[0]
     track = dashboard_recommender.recommend(seed, k=1)[0].track_id
     shown = page_layout(dashboard_server, "/explain", f"?seed={seed}&track={track}")
-    for part in ("explain-blocks", "explain-radar", "explain-ranks", "explain-facts", "scatterpolar"):
+    for part in ("explain-blocks", "explain-radar", "explain-ranks", "explain-facts", "Danceability"):
         assert part in shown
 
 

@@ -190,6 +190,8 @@ def test_the_dashboard_never_renders_text_as_html():
             if name_of(call.func).endswith(("Markdown", "Iframe")):
                 found.append(f"{where(path, call)}: {name_of(call.func)}")
     for asset in sorted((ROOT / "dashboard").rglob("*.js")):
+        if (ROOT / "dashboard" / "vendor") in asset.parents:
+            continue  # third-party bundles (plotly.js, pinned), as unread here as the ones Dash serves itself
         text = asset.read_text(encoding="utf-8")
         for marker in ("innerHTML", "outerHTML", "document.write", "eval(", "new Function"):
             if marker in text:

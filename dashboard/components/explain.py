@@ -1,14 +1,15 @@
 """Parts of the explanation page that need a decision about what to show."""
 from __future__ import annotations
 
-from dash import dcc, html
+from dash import html
 
 from .. import figures, ids
+from .graphs import graph
 from ..views import audio_profile
 
 
 def audio_comparison(explanation, has_audio_block: bool):
-    """Both tracks' audio features on one radar chart, or a note saying why there is none.
+    """Both tracks' audio features side by side, or a note saying why there is none.
 
     Parameters
     ----------
@@ -25,5 +26,4 @@ def audio_comparison(explanation, has_audio_block: bool):
     if missing:
         return html.P(f"No audio features for {' and '.join(missing)}.", className="text-muted mb-0",
                       id=ids.EXPLAIN_RADAR)
-    return dcc.Graph(figure=figures.audio_radar(seed.name, seed_profile, track.name, track_profile),
-                     config=figures.GRAPH_CONFIG, id=ids.EXPLAIN_RADAR)
+    return graph(figures.audio_profiles(seed.name, seed_profile, track.name, track_profile), ids.EXPLAIN_RADAR)

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import html
 
 from .. import ids
-from ..figures import GRAPH_CONFIG
 
 
 def navbar(pages) -> dbc.Navbar:
@@ -25,18 +24,6 @@ def page_header(title: str, subtitle=None) -> html.Div:
     return html.Div([html.H1(title, className="h2 mb-1"),
                      html.P(subtitle, className="text-muted mb-3") if subtitle else None],
                     className="page-header")
-
-
-def graph(figure: dict, component_id: str) -> html.Div:
-    """A chart whose box has the figure's height from the first paint.
-
-    ``dcc.Graph`` draws nothing until its code and plotly.js have loaded; without a box of the right height
-    everything below it would move down when it appears (layout shift).
-    """
-    height = figure.get("layout", {}).get("height")
-    return html.Div(dcc.Graph(figure=figure, id=component_id, config=GRAPH_CONFIG,
-                              style={"height": f"{height}px"} if height else None),
-                    style={"minHeight": f"{height}px"} if height else None)
 
 
 def section(title: str | None, *children, subtitle=None, className: str = "mb-4 shadow-sm section",

@@ -36,31 +36,30 @@ def layout(**_unused):
         dbc.Row([
             dbc.Col(components.section(
                 "Popularity long tail",
-                dcc.Graph(figure=figures.long_tail(stats["listeners_per_track"]["rank"],
-                                                   stats["listeners_per_track"]["listeners"]),
-                          config=figures.GRAPH_CONFIG, id=ids.DATA_LONG_TAIL),
+                components.graph(figures.long_tail(stats["listeners_per_track"]["rank"],
+                                                   stats["listeners_per_track"]["listeners"]), ids.DATA_LONG_TAIL),
                 subtitle="Listeners per track against the track's popularity rank (log–log): a few tracks have "
                          "most of the listeners."), lg=6),
             dbc.Col(components.section(
                 "Listener activity",
                 dcc.Tabs([
-                    dcc.Tab(dcc.Graph(figure=figures.log_histogram(stats["tracks_per_listener"]["edges"],
+                    dcc.Tab(components.graph(figures.log_histogram(stats["tracks_per_listener"]["edges"],
                                                                    stats["tracks_per_listener"]["counts"],
                                                                    "distinct tracks per listener"),
-                                      config=figures.GRAPH_CONFIG), label="Tracks per listener"),
-                    dcc.Tab(dcc.Graph(figure=figures.log_histogram(stats["playcount"]["edges"],
+                                             ids.DATA_TRACKS_PER_LISTENER), label="Tracks per listener"),
+                    dcc.Tab(components.graph(figures.log_histogram(stats["playcount"]["edges"],
                                                                    stats["playcount"]["counts"],
                                                                    "play count of a (listener, track) pair",
                                                                    colour=figures.COLLAB),
-                                      config=figures.GRAPH_CONFIG), label="Play counts"),
+                                             ids.DATA_PLAY_COUNTS), label="Play counts"),
                 ], id=ids.DATA_ACTIVITY),
                 subtitle="Both heavy-tailed, on log–log axes."), lg=6),
         ]),
         dbc.Row([
             dbc.Col(components.section("Audio features", _audio(stats.get("audio") or {}, manifest)), lg=7),
             dbc.Col(components.section(
-                "Top tags", dcc.Graph(figure=figures.top_tags(stats.get("top_tags", [])[:20]),
-                                      config=figures.GRAPH_CONFIG, id=ids.DATA_TAGS) if stats.get("top_tags") else
+                "Top tags", components.graph(figures.top_tags(stats.get("top_tags", [])[:20]), ids.DATA_TAGS)
+                if stats.get("top_tags") else
                 html.P("No track has tags.", className="text-muted mb-0"),
                 subtitle="Number of tracks carrying each of the 20 most used tags."), lg=5),
         ]),
@@ -89,9 +88,18 @@ def _audio(audio: dict, manifest: dict):
         return html.P("This data set has no audio features" + (" (the content similarity is built without them)."
                                                                if absent else "."),
                       className="text-muted mb-0", id=ids.DATA_AUDIO)
-    return html.Div([html.P("Distribution of each feature over the catalogue.", className="text-muted small mb-1"),
-                     dcc.Graph(figure=figures.audio_distributions(audio), config=figures.GRAPH_CONFIG,
-                               id=ids.DATA_AUDIO)])
+    # One small graph per feature (not one figure of nine subplots): each is drawn on its own, when it is in view.
+    return html.Div([
+        html.P("Distribution of each feature over the catalogue.", className="text-muted small mb-1"),
+        dbc.Row([dbc.Col(_audio_histogram(feature, histogram), xs=6, md=4, className="mb-2")
+                 for feature, histogram in audio.items()], className="g-2"),
+    ], id=ids.DATA_AUDIO)
+
+
+def _audio_histogram(feature: str, histogram: dict) -> list:
+    return [html.Div(figures.AUDIO_LABELS.get(feature, feature), className="small fw-semibold text-center"),
+            components.graph(figures.audio_histogram(feature, histogram["edges"], histogram["counts"]),
+                             f"{ids.DATA_AUDIO}-{feature}")]
 
 
 def _manifest_section(loaded):
@@ -125,8 +133,8 @@ def _manifest_section(loaded):
                                        _key_values(sorted(report.items()), small=True)], md=6)
                               for name, report in cleaning.items()])], lg=7),
             dbc.Col([html.H3("Stage timings", className="h6"),
-                     dcc.Graph(figure=figures.stage_timings(ordered), config=figures.GRAPH_CONFIG,
-                               id=ids.DATA_TIMINGS) if ordered else html.P("Not recorded.", className="text-muted")],
+                     components.graph(figures.stage_timings(ordered), ids.DATA_TIMINGS) if ordered else
+                     html.P("Not recorded.", className="text-muted")],
                     lg=5),
         ]), id=ids.DATA_MANIFEST)
 
@@ -184,7 +192,7 @@ def _new_release_table(summary):
     described = (f"{held:,} tracks lost all their listening before the build; {listeners:,} listeners who had "
                  f"played them were asked for 50 tracks each." if isinstance(held, int) and isinstance(listeners, int)
                  else "A share of the tracks lost all their listening before the build.")
-    return [html.H6("New releases: tracks nobody had played", className="mt-4 mb-1"),
+    return [html.H3("New releases: tracks nobody had played", className="h6 mt-4 mb-1"),
             html.P(described + " Their listening score comes from their nearest tracks in content.",
                    className="small text-muted mb-1"),
             dbc.Table([head, body], size="sm", striped=True, hover=True, responsive=True,

@@ -82,8 +82,7 @@ def _body(rec, e, ranks, alpha: float) -> list:
                           className="small text-muted mb-0") if absent else None)
     blocks = components.section(
         "Content similarity by feature block",
-        dcc.Graph(figure=figures.content_blocks(e.content_by_block), config=figures.GRAPH_CONFIG,
-                  id=ids.EXPLAIN_BLOCKS),
+        components.graph(figures.content_blocks(e.content_by_block), ids.EXPLAIN_BLOCKS),
         blocks_note, subtitle="Each block's weighted cosine; the bars add up to the content similarity.")
     radar = components.section("Audio features",
                                components.audio_comparison(e, "audio" in rec.content_blocks),
@@ -96,8 +95,7 @@ def _body(rec, e, ranks, alpha: float) -> list:
                  html.P("These tracks share no tag.", className="text-muted mb-0"), id=ids.EXPLAIN_TAGS))
     rank_chart = components.section(
         "Rank at each α",
-        dcc.Graph(figure=figures.rank_by_alpha(DEFAULT_ALPHAS, ranks, alpha, k=10), config=figures.GRAPH_CONFIG,
-                  id=ids.EXPLAIN_RANKS),
+        components.graph(figures.rank_by_alpha(DEFAULT_ALPHAS, ranks, alpha, k=10), ids.EXPLAIN_RANKS),
         subtitle="Where this track lands among the seed's recommendations as the blend moves from listening "
                  "behaviour (0) to content (1); the green band is the top 10.")
     return [html.Div(back, className="mb-2"), cards, facts, estimate,

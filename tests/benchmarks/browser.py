@@ -1,6 +1,7 @@
 """What a person in the browser gets: Lighthouse scores, bytes transferred and interaction latency per page.
 
     python -m tests.benchmarks.browser --artifacts DIR [--url http://127.0.0.1:8000] [--json out.json]
+        [--pages /explain,/data] [--repeats 0]
 
 Without ``--url`` the dashboard is started as ``make run`` starts it (gunicorn,
 2 workers) over ``--artifacts``. Three measurements:
@@ -72,7 +73,7 @@ def ensure_lighthouse() -> Path:
 
 
 def lighthouse(url: str, preset: str) -> dict:
-    """One Lighthouse run: scores (0-100), LCP and TBT (ms) and bytes transferred; ``preset`` desktop|mobile."""
+    """One Lighthouse run: scores (0-100), LCP and TBT (ms), CLS and bytes transferred; ``preset`` desktop|mobile."""
     command = ["node", str(ensure_lighthouse()), url, "--output=json", "--output-path=stdout", "--quiet",
                f"--only-categories={','.join(CATEGORIES)}", f"--chrome-flags={CHROME_FLAGS}"]
     if preset == "desktop":
@@ -86,6 +87,7 @@ def lighthouse(url: str, preset: str) -> dict:
     result = {c: round(100 * (report["categories"][c]["score"] or 0)) for c in CATEGORIES}
     result.update(lcp_ms=audits["largest-contentful-paint"]["numericValue"],
                   tbt_ms=audits["total-blocking-time"]["numericValue"],
+                  cls=audits["cumulative-layout-shift"]["numericValue"],
                   bytes=audits["total-byte-weight"]["numericValue"],
                   failing=sorted(a["id"] for a in audits.values()
                                  if a.get("score") is not None and a["score"] < 0.9
@@ -207,12 +209,28 @@ READY = {"/": "#discover-empty", "/?track=…": "#discover-list .rec-item",
          "/user": "#user-empty", "/data": "#data-stats"}
 
 
-def run(artifacts: Path, url: str | None = None, repeats: int = 20, presets=("desktop", "mobile")) -> dict:
-    """Every measurement above against ``url``, or against a gunicorn (2 workers) started over ``artifacts``."""
+def select_pages(paths: dict[str, str], wanted) -> dict[str, str]:
+    """The pages named in ``wanted`` (a page's name, e.g. ``/?track=…``, or its path, e.g. ``/explain``);
+    every page when ``wanted`` is empty."""
+    if not wanted:
+        return paths
+    chosen = {name: path for name, path in paths.items() if name in wanted or name.split("?")[0] in wanted}
+    if not chosen:
+        raise ValueError(f"no page matches {sorted(wanted)}; the pages are {sorted(paths)}")
+    return chosen
+
+
+def run(artifacts: Path, url: str | None = None, repeats: int = 20, presets=("desktop", "mobile"),
+        only=None) -> dict:
+    """Every measurement above against ``url``, or against a gunicorn (2 workers) started over ``artifacts``.
+
+    ``only`` restricts the page measurements to those pages (:func:`select_pages`); ``repeats=0`` skips
+    the interaction measurements.
+    """
     from engine import Recommender
 
     recommender = Recommender.load(artifacts)
-    paths = pages(recommender)
+    paths = select_pages(pages(recommender), only)
     if url:
         return _measure(url, recommender, paths, repeats, presets)
     from .serving import Server
@@ -229,7 +247,7 @@ def _measure(base: str, recommender, paths: dict, repeats: int, presets) -> dict
             result["pages"][name][preset] = lighthouse(base + path, preset)
     for name, sizes in bytes_per_visit(base, paths, READY).items():
         result["pages"][name].update(sizes)
-    result["interaction"] = interaction(base, recommender, repeats)
+    result["interaction"] = interaction(base, recommender, repeats) if repeats else {}
     result["loadavg_after"] = os.getloadavg()
     return result
 
@@ -256,12 +274,15 @@ def report_tables(result: dict) -> list[str]:
     rows = []
     for name, target in (("alpha change ms", 150), ("open discover ms", 500), ("open alpha ms", 1500)):
         samples = result["interaction"].get(name, [])
+        if not samples:
+            continue
         p95 = _pct(samples, 95)
         rows.append([name.replace(" ms", ""), str(len(samples)), f"{_pct(samples, 50):,.0f} ms",
                      f"{p95:,.0f} ms", f"{max(samples):,.0f} ms", f"≤ {target:,} ms",
                      "met" if p95 is not None and p95 <= target else "NOT met"])
-    out += ["Interaction (headless Chromium, selenium, loopback):", "",
-            _table(["interaction", "n", "p50", "p95", "max", "target (p95)", ""], rows), ""]
+    if rows:
+        out += ["Interaction (headless Chromium, selenium, loopback):", "",
+                _table(["interaction", "n", "p50", "p95", "max", "target (p95)", ""], rows), ""]
     return out
 
 
@@ -278,12 +299,15 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--artifacts", type=Path, required=True, help="the artifact set (root or one set)")
     parser.add_argument("--url", default=None, help="measure this running dashboard instead of starting one")
-    parser.add_argument("--repeats", type=int, default=20, help="samples per interaction")
+    parser.add_argument("--repeats", type=int, default=20, help="samples per interaction (0: none)")
+    parser.add_argument("--pages", default="", help="measure only these pages, comma-separated names or paths "
+                                                    "(e.g. /explain,/data); default every page")
     parser.add_argument("--presets", default="desktop,mobile")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    result = run(args.artifacts, args.url, args.repeats, tuple(args.presets.split(",")))
+    only = {p.strip() for p in args.pages.split(",") if p.strip()}
+    result = run(args.artifacts, args.url, args.repeats, tuple(args.presets.split(",")), only)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=1), encoding="utf-8")
