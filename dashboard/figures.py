@@ -137,29 +137,49 @@ def bump_chart(alphas, trajectories: dict[str, list], names: dict[str, str], k: 
     orange (only at low alpha: listening behaviour), grey (throughout), blue
     (only at high alpha: content); a gap is a track outside the top ``k``.
     Both ends are labelled with rank and name.
+
+    Drawn for the browser's sake with as little as shows the same: the end
+    labels are the tick labels of a left and a right rank axis (annotations
+    cost plotly.js about as much as all the lines), and only a rank held at a
+    single alpha, which no line segment shows, gets a marker.
     """
     alphas = list(alphas)
-    traces, annotations = [], []
+    traces, isolated = [], {"x": [], "y": [], "colour": [], "name": []}
+    ends = ({}, {})  # rank -> label at alpha 0 and at alpha 1
     for track_id, ranks in trajectories.items():
         present = [a for a, r in zip(alphas, ranks) if r is not None]
         name = names.get(track_id, track_id)
-        traces.append({"type": "scatter", "mode": "lines+markers", "x": alphas, "y": list(ranks), "name": name,
-                       "connectgaps": False, "marker": {"size": 6},
-                       "line": {"width": 2.5, "color": lean_colour(sum(present) / len(present)), "shape": "spline",
-                                "smoothing": 0.6},
+        colour = lean_colour(sum(present) / len(present))
+        traces.append({"type": "scatter", "mode": "lines", "x": alphas, "y": list(ranks), "name": name,
+                       "connectgaps": False, "line": {"width": 2.5, "color": colour, "shape": "spline",
+                                                      "smoothing": 0.6},
                        "hovertemplate": f"<b>{_escape(name)}</b><br>α = %{{x:.2f}}: rank %{{y}}<extra></extra>"})
-        for index in (0, len(alphas) - 1):
-            if ranks[index] is not None:
-                left = index == 0
-                label = _escape(_short(name))
-                annotations.append({"x": alphas[index], "y": ranks[index], "showarrow": False,
-                                    "text": f"{label}  {ranks[index]}" if left else f"{ranks[index]}  {label}",
-                                    "xanchor": "right" if left else "left", "xshift": -10 if left else 10,
-                                    "font": {"size": 11, "color": "#343a40"}})
+        for i, rank in enumerate(ranks):
+            alone = rank is not None and all(j < 0 or j >= len(ranks) or ranks[j] is None for j in (i - 1, i + 1))
+            if alone:
+                for key, value in (("x", alphas[i]), ("y", rank), ("colour", colour), ("name", _escape(name))):
+                    isolated[key].append(value)
+        label = _escape(_short(name))
+        if ranks[0] is not None:
+            ends[0][ranks[0]] = f"{label}  {ranks[0]}"
+        if ranks[-1] is not None:
+            ends[1][ranks[-1]] = f"{ranks[-1]}  {label}"
+    if isolated["x"]:
+        traces.append({"type": "scatter", "mode": "markers", "x": isolated["x"], "y": isolated["y"],
+                       "text": isolated["name"], "marker": {"size": 7, "color": isolated["colour"]},
+                       "hovertemplate": "<b>%{text}</b><br>α = %{x:.2f}: rank %{y}<extra></extra>"})
+    # the right-hand axis shows only with a trace on it: an invisible point
+    traces.append({"type": "scatter", "mode": "markers", "x": [alphas[0]], "y": [1], "yaxis": "y2",
+                   "marker": {"opacity": 0}, "hoverinfo": "skip", "showlegend": False})
+    rank_axis = {"range": [k + 0.6, 0.4], "showgrid": False, "zeroline": False, "tickmode": "array",
+                 "tickfont": {"size": 11}}
+    left, right = (sorted(end.items()) for end in ends)
     return _figure(traces, bump_height(k),
                    xaxis={"title": _title(ALPHA_TITLE), "dtick": 0.1, "range": [-0.02, 1.02]},
-                   yaxis={"range": [k + 0.6, 0.4], "showgrid": False, "showticklabels": False, "zeroline": False},
-                   annotations=annotations, margin={"l": 170, "r": 170, "t": 20, "b": 10})
+                   yaxis={**rank_axis, "tickvals": [r for r, _ in left], "ticktext": [t for _, t in left]},
+                   yaxis2={**_AXIS, **rank_axis, "overlaying": "y", "side": "right",
+                           "tickvals": [r for r, _ in right], "ticktext": [t for _, t in right]},
+                   margin={"l": 10, "r": 10, "t": 20, "b": 10})
 
 
 def bump_height(k: int) -> int:

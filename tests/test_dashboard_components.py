@@ -128,10 +128,18 @@ def test_a_graph_is_a_box_of_the_figures_height_that_carries_the_graph_until_it_
 
 
 def test_bump_chart_has_one_line_per_track_and_gaps_outside_the_top_k():
-    fig = figures.bump_chart((0.0, 1.0), {"a": [1, None], "b": [2, 1]}, {"a": "A", "b": "B"}, k=2)
-    assert [trace["name"] for trace in fig["data"]] == ["A", "B"]
-    assert fig["data"][0]["y"] == [1, None]
-    assert [a["text"] for a in fig["layout"]["annotations"]] == ["A  1", "B  2", "1  B"]
+    fig = figures.bump_chart((0.0, 0.5, 1.0), {"a": [1, None, None], "b": [2, 1, 1], "c": [None, 2, None]},
+                             {"a": "A", "b": "B", "c": "C"}, k=2)
+    lines = [trace for trace in fig["data"] if trace["mode"] == "lines"]
+    assert [trace["name"] for trace in lines] == ["A", "B", "C"]
+    assert lines[0]["y"] == [1, None, None]
+    # both ends labelled with name and rank, on a left and a right rank axis
+    assert fig["layout"]["yaxis"]["ticktext"] == ["A  1", "B  2"] and fig["layout"]["yaxis"]["tickvals"] == [1, 2]
+    assert fig["layout"]["yaxis2"]["ticktext"] == ["1  B"] and fig["layout"]["yaxis2"]["side"] == "right"
+    # a rank held at one alpha only has no line segment: it is a marker
+    markers = [trace for trace in fig["data"] if trace["mode"] == "markers" and trace.get("text")]
+    assert len(markers) == 1 and list(zip(markers[0]["x"], markers[0]["y"], markers[0]["text"])) == [
+        (0.0, 1, "A"), (0.5, 2, "C")]
 
 
 def test_lean_colour_runs_from_listeners_to_content():

@@ -2,7 +2,7 @@
  *
  * A graph arrives as a box (class "lazy-graph", a pattern-matching id) of the figure's height that holds
  * only a marker (class "lazy-graph-pending") and carries the dcc.Graph's properties as JSON in its
- * data-graph attribute. Once the box is within 200 px of the viewport, the graph replaces the marker
+ * data-graph attribute. Once the box enters the viewport, the graph replaces the marker
  * through dash_clientside.set_props (Dash's API for setting a component's properties from the browser);
  * from there on it is an ordinary dcc.Graph. A box whose marker is back (the page was sent again) is
  * drawn again. A browser without IntersectionObserver draws every graph at once.
@@ -30,7 +30,7 @@
             }
         });
         next();
-    }, {rootMargin: "200px 0px"}) : null;
+    }, {rootMargin: "0px"}) : null;  // drawn as it enters the view: a box just below the fold costs nothing at load
 
     function pending(box) {
         return box.isConnected && box.querySelector(":scope > .lazy-graph-pending") !== null;

@@ -6,7 +6,7 @@ milliseconds (a phone takes four times as long). A page like Data holds six
 figures, most of them below the fold. So a graph starts as an empty box of the
 figure's height that carries the graph in its ``data-graph`` attribute and
 holds only a marker; ``assets/lazy-graphs.js`` puts the ``dcc.Graph`` in the
-marker's place once the box is within 200 px of the viewport (at
+marker's place once the box enters the viewport (at
 once where the browser cannot tell). The box keeps everything below it in
 place when the figure appears.
 """
