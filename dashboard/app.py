@@ -66,7 +66,7 @@ app = Dash(
 server = app.server
 observability.install(server, app.callback_map)
 static.install(server)
-plotlyjs.install(server, app.config.requests_pathname_prefix)
+plotlyjs.install(server, app.config.routes_pathname_prefix, app.config.requests_pathname_prefix)
 Compress(server)  # after static.install: its settings are read here
 
 

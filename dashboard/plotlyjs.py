@@ -39,23 +39,25 @@ def bundle_path() -> str:
     return f"/vendor/plotly/{bundle_version()}/{BUNDLE_FILE}"
 
 
-def install(server: Flask, requests_prefix: str = "/") -> None:
+def install(server: Flask, routes_prefix: str = "/", requests_prefix: str = "/") -> None:
     """Serve the bundle and send dcc.Graph's request for plotly.js to it.
 
-    ``requests_prefix`` is the app's ``requests_pathname_prefix``, which the
-    browser puts before :data:`DASH_PLOTLY_PATH`. Flask matches this fixed
-    path before Dash's route for every component file.
+    ``routes_prefix`` and ``requests_prefix`` are the app's
+    ``routes_pathname_prefix`` (where Flask sees the request) and
+    ``requests_pathname_prefix`` (what the browser puts before
+    :data:`DASH_PLOTLY_PATH`; they differ behind a proxy that strips a prefix).
+    Flask matches this fixed path before Dash's route for every component file.
     """
     version = bundle_version()
 
-    @server.route(f"{requests_prefix}{DASH_PLOTLY_PATH}")
+    @server.route(f"{routes_prefix}{DASH_PLOTLY_PATH}")
     def plotly_js():
         # Not cached: which bundle this points to changes with a deployment, the bundle's own URL never does.
         response = redirect(f"{requests_prefix}vendor/plotly/{version}/{BUNDLE_FILE}", code=302)
         response.cache_control.no_cache = True
         return response
 
-    @server.route(f"{requests_prefix}vendor/plotly/<version_asked>/{BUNDLE_FILE}")
+    @server.route(f"{routes_prefix}vendor/plotly/<version_asked>/{BUNDLE_FILE}")
     def plotly_bundle(version_asked: str):
         if version_asked != version:
             abort(404)

@@ -204,8 +204,9 @@ def _alpha_changes(driver, base: str, seed: str, repeats: int) -> list[float]:
 
 
 # ----------------------------------------------------------------- the run
+#: What shows that a page has drawn (the Explain page draws its rank chart only when it is scrolled to).
 READY = {"/": "#discover-empty", "/?track=…": "#discover-list .rec-item",
-         "/explain?seed=…&track=…": "#explain-ranks .main-svg", "/alpha?track=…": "#alpha-bump .main-svg",
+         "/explain?seed=…&track=…": "#explain-blocks .main-svg", "/alpha?track=…": "#alpha-bump .main-svg",
          "/user": "#user-empty", "/data": "#data-stats"}
 
 
