@@ -212,20 +212,20 @@ def test_alpha_page_draws_the_bump_chart_and_draws_it_again_on_a_reload(browser,
     visit(browser, f"/alpha?track={seed.track_id}&k=8", "#alpha-bump .main-svg")
     lines = browser.find_elements("#alpha-bump .scatterlayer .trace")
     assert len(lines) >= 8
-    browser.wait_for_element("#alpha-overlap .main-svg")
+    wait_for_element(browser, "#alpha-overlap .main-svg")
     ends = browser.find_element("#alpha-extremes").text
     assert "α = 0 · listeners" in ends and "α = 1 · content" in ends
     browser.wait_for_contains_text("#alpha-metrics", "no offline evaluation")
 
     browser.driver.refresh()  # the same view again: the page's layout draws it, no callback needed
-    browser.wait_for_element("#alpha-bump .main-svg")
+    wait_for_element(browser, "#alpha-bump .main-svg")
     assert len(browser.find_elements("#alpha-bump .scatterlayer .trace")) == len(lines)
 
 
 def test_alpha_page_picks_a_seed_from_the_search_box(browser, seed):
     visit(browser, "/alpha", "#alpha-empty")
     pick(browser, "#alpha-track", seed.name, track_label(seed))
-    browser.wait_for_element("#alpha-bump .main-svg")
+    wait_for_element(browser, "#alpha-bump .main-svg")
     assert query(browser)["track"] == seed.track_id
 
 
