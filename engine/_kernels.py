@@ -20,7 +20,7 @@ from numba import njit
 
 __all__ = ["scatter_rows", "scatter_rows_through", "content_dense", "best_among", "estimate_cold",
            "profile_scores", "seed_rows", "rank_within_rows",
-           "ranges_over_candidates", "top_contenders"]
+           "range_over_candidates", "ranges_over_candidates", "top_contenders"]
 
 _KERNEL = dict(cache=True, nogil=True, boundscheck=False)
 
@@ -131,7 +131,8 @@ def _extremes(values, start, stop, lo, hi):
 def ranges_over_candidates(content, collab, excluded):
     """``(content_lo, content_hi, collab_lo, collab_hi)`` over the tracks not in ``excluded`` (sorted, unique).
 
-    Returns infinities when every track is excluded.
+    Both components in one pass over the runs of candidates, as a query needs them. Returns infinities
+    when every track is excluded.
     """
     content_lo, content_hi, collab_lo, collab_hi = np.inf, -np.inf, np.inf, -np.inf
     start = 0
@@ -141,6 +142,18 @@ def ranges_over_candidates(content, collab, excluded):
         collab_lo, collab_hi = _extremes(collab, start, stop, collab_lo, collab_hi)
         start = stop + 1
     return content_lo, content_hi, collab_lo, collab_hi
+
+
+@njit(**_KERNEL)
+def range_over_candidates(values, excluded):
+    """``(min, max)`` of one component over the tracks not in ``excluded``, as :func:`ranges_over_candidates`."""
+    lo, hi = np.inf, -np.inf
+    start = 0
+    for e in range(excluded.size + 1):
+        stop = excluded[e] if e < excluded.size else values.size
+        lo, hi = _extremes(values, start, stop, lo, hi)
+        start = stop + 1
+    return lo, hi
 
 
 @njit(**_KERNEL)

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._kernels import ranges_over_candidates, top_contenders
+from ._kernels import range_over_candidates, ranges_over_candidates, top_contenders
 from ._validation import check_alpha, check_alphas, check_rows, check_scores, check_weights
 from .cold_start import ContentNeighbours
 from .collab_cache import HeavyRows
@@ -54,7 +54,8 @@ from .collaborative import CollaborativeModel
 from .content import ContentIndex
 from .errors import InvalidParameterError
 
-__all__ = ["history_weights", "HybridScorer", "RawScores", "CONSTANT_RANGE", "component_range", "blend_parts"]
+__all__ = ["history_weights", "HybridScorer", "RawScores", "CONSTANT_RANGE", "component_range", "candidate_range",
+           "blend_parts"]
 
 #: A component whose range over the candidates is at most this share of its magnitude
 #: (``hi - lo <= CONSTANT_RANGE * max(1, |hi|)``) is constant there and normalises to 0.
@@ -76,6 +77,11 @@ def component_range(lo: float, hi: float):
     if not np.isfinite(lo) or hi - lo <= CONSTANT_RANGE * max(1.0, abs(hi)):
         return None
     return lo, hi
+
+
+def candidate_range(values: np.ndarray, excluded: np.ndarray) -> tuple[float, float] | None:
+    """:func:`component_range` of ``values`` over the tracks not in ``excluded`` (sorted, unique int64)."""
+    return component_range(*range_over_candidates(values, excluded))
 
 
 def blend_parts(alpha: float, content, collab):
@@ -269,6 +275,14 @@ class HybridScorer:
         content_lo, content_hi, collab_lo, collab_hi = ranges_over_candidates(content_raw, collab_raw, excluded)
         return RawScores(content_raw, collab_raw, excluded, self.n_tracks - len(excluded),
                          component_range(content_lo, content_hi), component_range(collab_lo, collab_hi))
+
+    def scores_from_unchecked(self, content_raw: np.ndarray, collab_raw: np.ndarray, excluded: np.ndarray,
+                              content_range: tuple[float, float] | None) -> RawScores:
+        """:meth:`scores_from` without its checks, for inputs the engine formed itself; ``content_range`` is
+        :func:`candidate_range` of ``content_raw`` (the batched evaluation finds it once per listener and pairs
+        it with many models)."""
+        return RawScores(content_raw, collab_raw, excluded, self.n_tracks - len(excluded),
+                         content_range, candidate_range(collab_raw, excluded))
 
     def top(self, raw: RawScores, alpha: float, k: int) -> np.ndarray:
         """Top-``k`` track indices at ``alpha``, best first (the rows of :meth:`top_scored`)."""

@@ -13,14 +13,13 @@ from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
 
 from .._kernels import profile_scores, seed_rows
 from .._sparse import concat_ranges
 from ..collab_cache import gather_cost
 from ..cold_start import ContentNeighbours
 from ..collaborative import CollaborativeModel
-from ..hybrid import HybridScorer, RawScores, component_range, history_weights
+from ..hybrid import HybridScorer, candidate_range, history_weights
 from .._validation import check_k
 from .split import Split
 
@@ -232,38 +231,17 @@ def rank_hybrid(content, models: dict, split: Split, users, alphas: dict, k: int
                 excluded = rows.indices[history].astype(np.int64)  # sorted and unique (_profiles)
                 if with_content:
                     content_raw = content.similarity(excluded, rows.data[history])
-                    content_range = component_range(*candidate_range(content_raw, excluded))
+                    content_range = candidate_range(content_raw, excluded)  # once per listener, for every model
                 else:
                     content_raw, content_range = no_content, None  # constant: normalises to 0
                 for name in models:
-                    # What HybridScorer.scores_from returns, with the content's range found once per listener.
-                    collab_raw = collab[name][r]
-                    raw = RawScores(content_raw, collab_raw, excluded, n_tracks - len(excluded), content_range,
-                                    component_range(*candidate_range(collab_raw, excluded)))
+                    raw = scorers[name].scores_from_unchecked(content_raw, collab[name][r], excluded, content_range)
                     for a in alphas[name]:
                         top = scorers[name].top(raw, a, k)
                         out[(name, a)][start + r, :len(top)] = top
             if on_progress is not None:
                 on_progress(rows.shape[0] * len(models))
     return out
-
-
-@njit(cache=True, nogil=True, boundscheck=False, fastmath={"nnan", "nsz"})
-def candidate_range(values, excluded):
-    """``(min, max)`` of ``values`` over the tracks not in ``excluded`` (sorted, unique); infinities if none.
-
-    What :func:`engine._kernels.ranges_over_candidates` finds for one component (with the same
-    assumptions: no NaN, which lets the loop be vectorised; min and max do not depend on the order).
-    """
-    lo, hi = np.inf, -np.inf
-    start = 0
-    for e in range(excluded.size + 1):  # the runs of candidates between excluded tracks
-        stop = excluded[e] if e < excluded.size else values.size
-        for j in range(start, stop):
-            lo = min(lo, values[j])
-            hi = max(hi, values[j])
-        start = stop + 1
-    return lo, hi
 
 
 class TruncatedNeighbours:
