@@ -45,12 +45,17 @@ def shown(component_id: str, state: dict) -> dcc.Store:
 
 
 def from_url(rec, search: str | None, parse: Callable[[object, dict], tuple[dict, list]]) -> tuple[dict, list]:
-    """``(state, notices)``: the page's ``parse(rec, args)`` of the query string, its messages as notices.
+    """``(state, notices)``: the page's ``parse(rec, args)`` of the query string, as :func:`from_args`."""
+    return from_args(rec, urls.query_args(search), parse)
+
+
+def from_args(rec, args: dict, parse: Callable[[object, dict], tuple[dict, list]]) -> tuple[dict, list]:
+    """``(state, notices)``: the page's ``parse(rec, args)`` (a layout's URL arguments), its messages as notices.
 
     ``parse`` returns the validated state and a list of messages (None for a
     value that was fine).
     """
-    state, messages = parse(rec, urls.query_args(search))
+    state, messages = parse(rec, args)
     return state, [components.notice(m) for m in messages if m]
 
 

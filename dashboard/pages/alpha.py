@@ -1,9 +1,8 @@
 """α sensitivity (``/alpha?track=…&k=…``): how a seed's top-k list changes as α goes from 0 to 1.
 
 The sweep over the 21 α values is an ordinary callback: the engine ranks the
-catalogue at every α in a few milliseconds at full scale (5 ms median, 8 ms
-at the 95th percentile, charts included), so there is nothing to wait for and
-nothing to cache. The page's layout draws the sweep its URL asks for. The
+catalogue at every α in a few milliseconds even at full scale, so there is
+nothing to wait for and nothing to cache. The page's layout draws the sweep its URL asks for. The
 offline metrics against α come from the build's evaluation, when it produced
 one.
 """
@@ -43,7 +42,7 @@ def layout(track=None, k=None, **_unused):
     except ArtifactError as exc:
         return components.no_artifacts(exc)
     rec = loaded.recommender
-    state, notices = _parse(rec, {"track": track, "k": k})
+    state, notices = sync.from_args(rec, {"track": track, "k": k}, _parse)
     seed = rec.track(state["track"]) if state["track"] else None
     controls = dbc.Row([
         dbc.Col([html.Label("Seed track", htmlFor=ids.ALPHA_TRACK, className="form-label small fw-semibold mb-1"),
@@ -56,7 +55,7 @@ def layout(track=None, k=None, **_unused):
         sync.shown(ids.ALPHA_SHOWN, state),
         components.page_header("α sensitivity", f"How one seed's top-k list changes as α moves from 0 (who listens) "
                                                f"to 1 (what it sounds like), over {len(DEFAULT_ALPHAS)} steps."),
-        html.Div([components.notice(n) for n in notices if n], id=ids.ALPHA_NOTICE),
+        html.Div(notices, id=ids.ALPHA_NOTICE),
         components.section(None, controls),
         html.Div(sweep(state), id=ids.ALPHA_RESULTS),
         _metrics_section(loaded.evaluation),

@@ -40,7 +40,7 @@ def layout(track=None, alpha=None, k=None, method=None, **_unused):
         rec = get_recommender()
     except ArtifactError as exc:
         return components.no_artifacts(exc)
-    state, notices = _parse(rec, {"track": track, "alpha": alpha, "k": k, "method": method})
+    state, notices = sync.from_args(rec, {"track": track, "alpha": alpha, "k": k, "method": method}, _parse)
     seed = rec.track(state["track"]) if state["track"] else None
     controls = components.section(
         "Start from a track",
@@ -58,7 +58,7 @@ def layout(track=None, alpha=None, k=None, method=None, **_unused):
         sync.shown(ids.DISCOVER_SHOWN, state),
         components.page_header("Discover", "Pick a track and get tracks like it — by their tags and sound, "
                                            "by the people who listen to them, or a blend of both."),
-        html.Div([components.notice(n) for n in notices if n], id=ids.DISCOVER_NOTICE),
+        html.Div(notices, id=ids.DISCOVER_NOTICE),
         dbc.Row([
             dbc.Col(controls, lg=4),
             dbc.Col(dcc.Loading(html.Div(_results(rec, state), id=ids.DISCOVER_RESULTS), type="dot",
