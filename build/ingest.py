@@ -405,6 +405,31 @@ def sum_pairs(user_codes: np.ndarray, tracks: np.ndarray, counts: np.ndarray,
                                  "merged_repeated_pairs": int(len(key) - len(starts))}
 
 
+#: The status code :func:`_encode_partition` gives each kind of dropped row, and its name in the cleaning report.
+DROPPED_STATUS = ((1, "dropped_bad_playcount"), (2, "dropped_missing_user"), (3, "dropped_unknown_track"))
+NON_NUMERIC_STATUS = 4
+
+
+def status_report(path: Path, counts: np.ndarray, locate_non_numeric) -> dict:
+    """The cleaning report of the rows' status counts (``counts[code]``, codes 0 to 4; 0 is usable).
+
+    Stops on a non-numeric play count (naming the first, found by ``locate_non_numeric()``) and when
+    no row is usable.
+    """
+    report = {"rows_read": int(counts.sum())}
+    if counts[NON_NUMERIC_STATUS]:
+        row, value = locate_non_numeric()
+        raise InputDataError(f"non-numeric play count ({int(counts[NON_NUMERIC_STATUS])} such rows)",
+                             file=str(path), column="playcount", row=row, value=value)
+    for code, reason in DROPPED_STATUS:
+        report[reason] = int(counts[code])
+    if counts[0] == 0:
+        dropped = ", ".join(f"{n} {reason}" for reason, n in report.items() if reason.startswith("dropped_"))
+        raise InputDataError(f"no usable rows: all {report['rows_read']} rows were dropped ({dropped})",
+                             file=str(path))
+    return report
+
+
 def check_pair_limits(path: Path, largest_sum: float, n_pairs: int) -> None:
     """Stop when a summed play count or the number of pairs exceeds what the play matrix holds."""
     if largest_sum > MAX_PLAYCOUNT:  # repeated rows that add up beyond what float32 holds
@@ -468,18 +493,9 @@ def read_listening(path: str | Path, track_ids: pd.Index, blocksize: str = "64MB
     if encoded.empty:
         raise InputDataError("file has a header but no rows", file=str(path))
     status = encoded["status"].to_numpy()
-    report = {"rows_read": int(len(status))}
-    if (status == 4).any():
-        row, value = _locate_first(path, written["playcount"], _non_numeric)
-        raise InputDataError(f"non-numeric play count ({int((status == 4).sum())} such rows)",
-                             file=str(path), column="playcount", row=row, value=value)
-    for code, reason in ((1, "dropped_bad_playcount"), (2, "dropped_missing_user"),
-                         (3, "dropped_unknown_track")):
-        report[reason] = int((status == code).sum())
+    report = status_report(path, np.bincount(status, minlength=NON_NUMERIC_STATUS + 1),
+                           lambda: _locate_first(path, written["playcount"], _non_numeric))
     keep = encoded if (status == 0).all() else encoded[status == 0]  # (filtering copies every user id)
-    if keep.empty:
-        dropped = ", ".join(f"{n} {reason}" for reason, n in report.items() if reason.startswith("dropped_"))
-        raise InputDataError(f"no usable rows: all {len(status)} rows were dropped ({dropped})", file=str(path))
     # Users of the usable rows only: a user whose every row was dropped gets no code.
     user_ids, user_codes = encode_users(keep["user"])
     unique_keys, summed, pair_report = sum_pairs(user_codes, keep["track"].to_numpy(dtype=np.int64),

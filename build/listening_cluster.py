@@ -40,7 +40,7 @@ import scipy.sparse as sp
 from build.progress import progress
 from engine.errors import InputDataError
 
-from .ingest import Listening, check_pair_limits, encode_users, sum_pairs
+from .ingest import NON_NUMERIC_STATUS, Listening, check_pair_limits, encode_users, status_report, sum_pairs
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 SAMPLES, SAMPLE_BYTES = 256, 1 << 15
 #: Track ranges assembled ahead of the one the client is writing.
 TRACK_RANGES_IN_FLIGHT = 2
-STATUS_REASONS = ((1, "dropped_bad_playcount"), (2, "dropped_missing_user"), (3, "dropped_unknown_track"))
 
 
 # ------------------------------------------------------------------ user ranges
@@ -98,7 +97,7 @@ def _reduce_user_range(frame: pd.DataFrame, n_tracks: int) -> tuple[tuple, np.nd
     ``pairs_per_track`` the range's tracks and their pair counts.
     """
     status = frame["status"].to_numpy()
-    stats = {"rows_read": int(len(status)), "status": np.bincount(status, minlength=5).tolist()}
+    stats = {"rows_read": int(len(status)), "status": np.bincount(status, minlength=NON_NUMERIC_STATUS + 1).tolist()}
     keep = frame if (status == 0).all() else frame[status == 0]
     user_ids, codes = encode_users(keep["user"]) if len(keep) else (pa.array([], pa.large_string()),
                                                                       np.empty(0, np.int64))
@@ -197,20 +196,9 @@ def reduce_on_cluster(client, encoded, path: Path, user_column: int, n_tracks: i
 
 def _report(stats: list[dict], path: Path, locate_non_numeric) -> dict:
     """The cleaning report of the whole file from the ranges' counts; stops on unusable input."""
-    status = np.sum([s["status"] for s in stats], axis=0)
-    report = {"rows_read": int(sum(s["rows_read"] for s in stats))}
-    if report["rows_read"] == 0:
+    if sum(s["rows_read"] for s in stats) == 0:
         raise InputDataError("file has a header but no rows", file=str(path))
-    if status[4]:
-        row, value = locate_non_numeric()
-        raise InputDataError(f"non-numeric play count ({int(status[4])} such rows)",
-                             file=str(path), column="playcount", row=row, value=value)
-    for code, reason in STATUS_REASONS:
-        report[reason] = int(status[code])
-    if status[0] == 0:
-        dropped = ", ".join(f"{n} {reason}" for reason, n in report.items() if reason.startswith("dropped_"))
-        raise InputDataError(f"no usable rows: all {report['rows_read']} rows were dropped ({dropped})",
-                             file=str(path))
+    report = status_report(path, np.sum([s["status"] for s in stats], axis=0), locate_non_numeric)
     for key in ("dropped_duplicate_rows", "merged_repeated_pairs"):
         report[key] = int(sum(s[key] for s in stats))
     check_pair_limits(path, max(s["largest_sum"] for s in stats), sum(s["pairs"] for s in stats))
